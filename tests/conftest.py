@@ -1,0 +1,23 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def mnist_5k_splits(tmp_path_factory):
+    """The embedded digits, fetched and normalized once for every test that needs real images."""
+    from genzoo import data
+
+    root = tmp_path_factory.mktemp("mnist-5k")
+    data.fetch("mnist-5k", root / "raw")
+    stats = data.normalize("mnist-5k", root / "raw", root / "train.pt", root / "test.pt", root / "stats.json", 1000, 0)
+    return {"root": root, "train": root / "train.pt", "test": root / "test.pt", "stats": stats}

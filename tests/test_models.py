@@ -1,0 +1,82 @@
+import pytest
+import torch
+from torch import nn
+
+from genzoo import models
+from genzoo.models.keras_layers import SameConv2d, SameConvTranspose2d
+
+# PyTorch trainable parameters of the reference implementations (BatchNorm running stats excluded).
+REFERENCE_COUNTS = {
+    "mlp-gan": {"generator": 1_510_032, "discriminator": 533_505},
+    "tf-dcgan": {"generator": 2_305_472, "discriminator": 212_865},
+    # Deep Learning with Python's encoder / decoder summaries: 69,076 and 65,089 parameters.
+    "keras-vae": {"encoder": 69_076, "generator": 65_089},
+}
+LATENT = {"mlp-gan": 100, "tf-dcgan": 100, "keras-vae": 2}
+
+
+@pytest.mark.parametrize("architecture", sorted(REFERENCE_COUNTS))
+def test_parameter_counts_match_the_references(architecture):
+    nets = models.build(architecture, LATENT[architecture])
+    assert {role: models.count_parameters(net) for role, net in nets.items()} == REFERENCE_COUNTS[architecture]
+
+
+@pytest.mark.parametrize("architecture,low,high", [("mlp-gan", -1, 1), ("tf-dcgan", -1, 1), ("keras-vae", 0, 1)])
+def test_generators_make_28px_images_in_their_pixel_range(architecture, low, high):
+    torch.manual_seed(0)
+    generator = models.build(architecture, LATENT[architecture])["generator"].eval()
+    images = generator(torch.randn(5, LATENT[architecture]) * 3)
+    assert images.shape == (5, 1, 28, 28)
+    assert images.min() >= low and images.max() <= high
+
+
+@pytest.mark.parametrize("architecture", ["mlp-gan", "tf-dcgan"])
+def test_discriminators_return_one_logit_per_image(architecture):
+    discriminator = models.build(architecture, 100)["discriminator"]
+    assert discriminator(torch.rand(4, 1, 28, 28)).shape == (4, 1)
+
+
+def test_vae_encoder_returns_mean_and_log_variance():
+    z_mean, z_log_var = models.build("keras-vae", 2)["encoder"](torch.rand(3, 1, 28, 28))
+    assert z_mean.shape == z_log_var.shape == (3, 2)
+
+
+def test_pytorch_gan_keeps_the_batchnorm_eps_quirk():
+    norms = [m for m in models.build("mlp-gan", 100)["generator"].modules() if isinstance(m, nn.BatchNorm1d)]
+    assert len(norms) == 3
+    assert all(m.eps == 0.8 and m.momentum == 0.1 for m in norms)
+
+
+def test_tf_dcgan_uses_keras_defaults():
+    generator = models.build("tf-dcgan", 100)["generator"]
+    norms = [m for m in generator.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    slopes = {m.negative_slope for m in generator.modules() if isinstance(m, nn.LeakyReLU)}
+    assert norms and all(m.eps == 1e-3 and m.momentum == 0.01 for m in norms)
+    assert slopes == {0.3}
+    assert all(m.bias is None for m in generator.modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d)))
+
+
+@pytest.mark.parametrize("size,kernel,stride", [(28, 5, 2), (14, 5, 2), (7, 5, 1), (28, 3, 2), (14, 3, 2), (28, 3, 1)])
+def test_same_conv_transpose_is_the_adjoint_of_same_conv(size, kernel, stride):
+    """TensorFlow defines conv2d_transpose as the gradient of conv2d; check ours is exactly that."""
+    torch.manual_seed(0)
+    conv = SameConv2d(3, 4, kernel, stride=stride, bias=False)
+    transpose = SameConvTranspose2d(4, 3, kernel, stride=stride, bias=False)
+    transpose.weight.data.copy_(conv.weight.data)
+    x = torch.randn(2, 3, size, size, requires_grad=True)
+    y = conv(x)
+    assert y.shape[-1] == -(-size // stride)
+    upstream = torch.randn_like(y)
+    (expected,) = torch.autograd.grad(y, x, upstream)
+    torch.testing.assert_close(transpose(upstream), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_same_conv_pads_the_extra_pixel_after():
+    """TF 'same' with an odd total pads one more at the bottom/right: a delta at (1, 1) of a 4x4
+    input under a 3x3 stride-2 all-ones kernel lands in output (0, 0) only (symmetric padding
+    would spread it to all four outputs)."""
+    conv = SameConv2d(1, 1, 3, stride=2, bias=False)
+    conv.weight.data.fill_(1.0)
+    x = torch.zeros(1, 1, 4, 4)
+    x[0, 0, 1, 1] = 1.0
+    assert conv(x)[0, 0].tolist() == [[1.0, 0.0], [0.0, 0.0]]

@@ -1,0 +1,60 @@
+import numpy as np
+from PIL import Image
+
+from genzoo import rendering
+
+
+def test_tile_lays_out_a_square_grid_with_gaps():
+    images = np.zeros((16, 28, 28), np.uint8)
+    grid = rendering.tile(images, gap=2)
+    assert grid.shape == (4 * 30 + 2, 4 * 30 + 2)
+    assert grid[0].min() == 255 and grid[2:30, 2:30].max() == 0
+
+
+def test_tile_places_images_in_reading_order():
+    images = np.stack([np.full((2, 2), value, np.uint8) for value in (10, 20, 30)])
+    grid = rendering.tile(images, gap=1)  # 2 columns, 2 rows, last cell empty
+    assert grid[1, 1] == 10 and grid[1, 4] == 20 and grid[4, 1] == 30 and grid[4, 4] == 255
+
+
+def test_sample_grid_png_is_upscaled_and_titled(tmp_path):
+    np.save(tmp_path / "s.npy", np.zeros((16, 28, 28), np.uint8))
+    rendering.render_sample_grid(str(tmp_path / "s.npy"), str(tmp_path / "grid.png"), "epoch 7", scale=3)
+    with Image.open(tmp_path / "grid.png") as image:
+        width, height = image.size
+        header = np.asarray(image)[: height - 3 * 122]
+    assert width == 3 * 122 and height > 3 * 122
+    assert header.min() < 128  # the title's dark pixels are on the white strip
+
+
+def test_gif_has_one_frame_per_epoch_in_order_and_loops(tmp_path):
+    import imageio.v3 as iio
+
+    frames = []
+    for epoch in range(1, 5):
+        path = tmp_path / f"epoch_{epoch:04d}.png"
+        Image.fromarray(np.full((20, 20), epoch * 40, np.uint8)).save(path)
+        frames.append(str(path))
+    rendering.assemble_gif(frames, str(tmp_path / "run.gif"), frame_ms=200, last_frame_ms=1500)
+    decoded = iio.imread(tmp_path / "run.gif", index=None)
+    assert decoded.shape[0] == 4
+    assert [int(frame.mean()) for frame in decoded.reshape(4, -1)] == [40, 80, 120, 160]
+    with Image.open(tmp_path / "run.gif") as gif:
+        assert gif.info["loop"] == 0
+        durations = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+    assert durations == [200, 200, 200, 1500]
+
+
+def test_manifold_is_stitched_edge_to_edge(tmp_path):
+    grid = np.zeros((3, 3, 4, 4), np.uint8)
+    grid[1, 2] = 200  # row 1, column 2
+    np.save(tmp_path / "m.npy", grid)
+    rendering.render_manifold(str(tmp_path / "m.npy"), str(tmp_path / "m.png"), "manifold", scale=1)
+    with Image.open(tmp_path / "m.png") as image:
+        pixels = np.asarray(image)
+    body = pixels[-12:]
+    assert body.shape == (12, 12)
+    assert body[4:8, 8:12].min() == 200 and body[:4].max() == 0

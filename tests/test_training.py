@@ -1,0 +1,138 @@
+import hashlib
+from importlib import metadata
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from genzoo import config, data, io, losses, models, runtime, training
+
+
+def tiny_run(preset: str, **overrides) -> dict:
+    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": {"dataset": "d", "preset": preset, **overrides}}}
+    config.check_config(cfg)
+    return config.resolve_run(cfg, "r")
+
+
+@pytest.fixture(scope="module")
+def tiny_train(tmp_path_factory, mnist_5k_splits):
+    """The first 96 embedded training digits, as a split file."""
+    images, labels = data.load_split(mnist_5k_splits["train"])
+    path = tmp_path_factory.mktemp("tiny") / "train.pt"
+    io.save_torch(path, {"images": images[:96], "labels": labels[:96]})
+    return path
+
+
+@pytest.mark.parametrize("preset", ["pytorch-gan", "tf-dcgan", "dlwp-vae"])
+def test_one_step_changes_every_network(preset):
+    run = tiny_run(preset)
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    optimizers = training.make_optimizers(run, nets)
+    before = {role: [p.detach().clone() for p in net.parameters()] for role, net in nets.items()}
+    low, high = data.PIXEL_RANGES[run["pixel_range"]]
+    real = torch.rand(8, 1, 28, 28) * (high - low) + low
+    step_losses = training.STEPS[run["update_order"]](nets, optimizers, real, run, torch.device("cpu"))
+    assert all(math.isfinite(float(v)) for v in step_losses.values())
+    for role, net in nets.items():
+        changed = [not torch.equal(old, new) for old, new in zip(before[role], net.parameters())]
+        assert all(changed), f"{preset}: some {role} parameters did not move"
+
+
+def test_simultaneous_step_takes_both_gradients_before_either_update():
+    """The TF tutorial computes both losses on one forward pass: D's update must not see G's new weights."""
+    run = tiny_run("tf-dcgan")
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    reference = {role: models.build(run["architecture"], run["latent_dim"]) for role in ("g", "d")}
+    for copy in reference.values():
+        for role, net in copy.items():
+            net.load_state_dict(nets[role].state_dict())
+    real = torch.rand(4, 1, 28, 28) * 2 - 1
+    noise = training.sample_noise(4, run, torch.device("cpu"), torch.Generator().manual_seed(5))
+    torch.manual_seed(1)
+    training.step_simultaneous(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
+
+    # The same step by hand: gradients of both losses at the old weights, then Adam on each.
+    torch.manual_seed(1)
+    g, d = reference["g"]["generator"], reference["g"]["discriminator"]
+    fake = g(training.sample_noise(4, run, torch.device("cpu")))
+    real_logits, fake_logits = d(real), d(fake)
+    d_loss = losses.bce_discriminator_loss(real_logits, fake_logits, run["d_loss_scale"])
+    d_grads = torch.autograd.grad(d_loss, list(d.parameters()))
+    for param, grad in zip(d.parameters(), d_grads):
+        param.grad = grad
+    torch.optim.Adam(d.parameters(), lr=run["lr_d"], betas=tuple(run["betas"]), eps=run["adam_eps"]).step()
+    for ours, expected in zip(nets["discriminator"].parameters(), d.parameters()):
+        torch.testing.assert_close(ours, expected)
+    assert noise.shape == (4, 100)
+
+
+def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():
+    images = torch.tensor([[0.0, 1.0], [1.0, 1.0]]).view(2, 1, 1, 2)
+    reconstruction = torch.full_like(images, 0.5)
+    z_mean, z_log_var = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.zeros(2, 2)
+    total, bce, kl = losses.vae_elbo_loss(reconstruction, images, z_mean, z_log_var)
+    assert float(bce) == pytest.approx(2 * math.log(2))  # two pixels of log 2 per image
+    assert float(kl) == pytest.approx(0.25)  # 0.5 * mu^2 = 0.5 for image 1, 0 for image 2, batch mean
+    assert float(total) == pytest.approx(2 * math.log(2) + 0.25)
+
+
+def test_uniform_noise_stays_in_its_interval():
+    run = {"latent_dim": 96, "noise": "uniform"}
+    noise = training.sample_noise(1000, run, torch.device("cpu"), torch.Generator().manual_seed(0))
+    assert noise.min() >= -1 and noise.max() <= 1 and abs(float(noise.mean())) < 0.02
+
+
+def test_cuda_request_without_a_gpu_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="device 'cuda' was requested but torch sees no CUDA GPU"):
+        runtime.resolve_device("cuda")
+    assert runtime.resolve_device("auto").type == "cpu"
+
+
+def train_tiny(run, train_path, out):
+    return training.train(
+        run, str(train_path), out / "ckpt", out / "samples", out / "steps.csv", out / "epochs.csv", out / "info.json"
+    )
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("preset", ["pytorch-gan", "dlwp-vae"])
+def test_training_writes_every_output_and_repeats_bit_for_bit(preset, tiny_train, tmp_path):
+    run = tiny_run(preset, epochs=3, batch_size=32, checkpoint_every=2, seed=7)
+    first, second = tmp_path / "first", tmp_path / "second"
+    info = train_tiny(run, tiny_train, first)
+    train_tiny(run, tiny_train, second)
+
+    assert sorted(p.name for p in (first / "ckpt").iterdir()) == ["epoch_0002.pt", "epoch_0003.pt"]
+    samples = sorted(p.name for p in (first / "samples").iterdir() if p.name.startswith("epoch_"))
+    assert samples == ["epoch_0001.npy", "epoch_0002.npy", "epoch_0003.npy"]
+    steps, epochs = pd.read_csv(first / "steps.csv"), pd.read_csv(first / "epochs.csv")
+    assert len(steps) == 3 * 3 and list(epochs["epoch"]) == [1, 2, 3]
+    assert info["run"]["seed"] == 7 and info["device"] == "cpu" and info["threads"] == 1
+    assert info["versions"]["torch"] == metadata.version("torch") and info["versions"]["python"]
+    for name in ["ckpt/epoch_0003.pt", "samples/epoch_0003.npy", "steps.csv"]:
+        assert digest(first / name) == digest(second / name), f"{name} differs between identical runs"
+    checkpoint = io.load_torch(first / "ckpt" / "epoch_0003.pt")
+    assert checkpoint["epoch"] == 3 and checkpoint["step"] == 9
+
+
+def test_a_different_seed_gives_different_weights(tiny_train, tmp_path):
+    a = tiny_run("pytorch-gan", epochs=1, batch_size=48, seed=1)
+    b = tiny_run("pytorch-gan", epochs=1, batch_size=48, seed=2)
+    train_tiny(a, tiny_train, tmp_path / "a")
+    train_tiny(b, tiny_train, tmp_path / "b")
+    assert digest(tmp_path / "a/ckpt/epoch_0001.pt") != digest(tmp_path / "b/ckpt/epoch_0001.pt")
+
+
+def test_vae_writes_its_latent_manifold(tiny_train, tmp_path):
+    import numpy as np
+
+    train_tiny(tiny_run("dlwp-vae", epochs=1, batch_size=48), tiny_train, tmp_path)
+    manifold = np.load(tmp_path / "samples" / "manifold_0001.npy")
+    assert manifold.shape == (15, 15, 28, 28) and manifold.dtype == np.uint8

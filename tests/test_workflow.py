@@ -1,0 +1,186 @@
+"""The whole DAG on a tiny config, in a copy of the workflow, then what a rerun would do."""
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = yaml.safe_load((Path(__file__).parent / "data" / "tiny.yaml").read_text())
+EPOCHS = {name: run["epochs"] for name, run in TINY["runs"].items()}
+
+
+def snakemake(workdir: Path, *args: str, config: str = "config/tiny.yaml") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", "--configfile", config, *args],
+        cwd=workdir, capture_output=True, text=True, timeout=900,
+    )
+
+
+def planned_jobs(workdir: Path, config: str = "config/tiny.yaml") -> dict[str, list[str]]:
+    """Rule name -> wildcards of each job a dry run plans (an empty dict when nothing is to be done)."""
+    result = snakemake(workdir, "--dry-run", config=config)
+    assert result.returncode == 0, result.stderr
+    jobs: dict[str, list[str]] = {}
+    rule = None
+    for line in result.stdout.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):$", line):
+            rule = match.group(1)
+            jobs.setdefault(rule, []).append("")
+        elif rule and (match := re.match(r"^\s+wildcards: (.*)$", line)):
+            jobs[rule][-1] = match.group(1)
+    return jobs
+
+
+def write_config(workdir: Path, name: str, change) -> str:
+    cfg = json.loads(json.dumps(TINY))
+    change(cfg)
+    (workdir / "config" / name).write_text(yaml.safe_dump(cfg))
+    return f"config/{name}"
+
+
+def copy_workflow(repo: Path, workdir: Path) -> Path:
+    """The workflow's files in a folder of their own, so tests can edit code and configs freely."""
+    ignore = shutil.ignore_patterns("__pycache__", "results", ".snakemake")
+    for name in ("workflow", "config", "profiles", "envs"):
+        shutil.copytree(repo / name, workdir / name, ignore=ignore)
+    shutil.copy(repo / "Snakefile", workdir / "Snakefile")
+    shutil.copy(repo / "tests" / "data" / "tiny.yaml", workdir / "config" / "tiny.yaml")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def fresh(repo, tmp_path_factory):
+    return copy_workflow(repo, tmp_path_factory.mktemp("fresh"))
+
+
+@pytest.fixture(scope="module")
+def finished(repo, tmp_path_factory):
+    """A copy of the workflow that has run the tiny config to the end."""
+    workdir = copy_workflow(repo, tmp_path_factory.mktemp("workflow"))
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+@pytest.mark.parametrize("run", sorted(EPOCHS))
+def test_every_run_has_its_gif_with_one_frame_per_epoch(finished, run):
+    import imageio.v3 as iio
+
+    gif = iio.imread(finished / f"results/runs/{run}/samples.gif", index=None)
+    assert gif.shape[0] == EPOCHS[run]
+    frames = sorted((finished / f"results/runs/{run}/frames").glob("epoch_*.png"))
+    assert [f.name for f in frames] == [f"epoch_{e:04d}.png" for e in range(1, EPOCHS[run] + 1)]
+    with Image.open(frames[-1]) as frame:
+        assert frame.size[0] > 28 and frame.mode == "L"
+
+
+@pytest.mark.parametrize("run", sorted(EPOCHS))
+def test_every_run_is_scored_at_every_checkpoint(finished, run):
+    metrics = pd.read_csv(finished / f"results/runs/{run}/metrics.csv")
+    every = TINY["runs"][run].get("checkpoint_every", 1)
+    expected = sorted({e for e in range(1, EPOCHS[run] + 1) if e % every == 0} | {EPOCHS[run]})
+    assert metrics["epoch"].tolist() == expected
+    assert all(math.isfinite(v) and v >= 0 for v in metrics["fid"])
+    assert metrics["classes_covered"].between(0, 10).all()
+    record = json.loads((finished / f"results/runs/{run}/metrics/epoch_{EPOCHS[run]:04d}.json").read_text())
+    assert len(record["class_histogram"]) == 10 and sum(record["class_histogram"]) == pytest.approx(1.0)
+    assert record["n_generated"] == TINY["evaluation"]["n_samples"] and len(record["classifier_sha256"]) == 64
+
+
+@pytest.mark.parametrize("run", sorted(EPOCHS))
+def test_every_run_logs_each_epoch_and_records_provenance(finished, run):
+    log = (finished / f"results/logs/train/{run}.log").read_text()
+    for epoch in range(1, EPOCHS[run] + 1):
+        assert re.search(rf"epoch {epoch}/{EPOCHS[run]} .* img/s .* ETA", log)
+    info = json.loads((finished / f"results/runs/{run}/train_info.json").read_text())
+    assert info["run"]["name"] == run and info["device"] == "cpu"
+    assert info["versions"]["torch"] and info["versions"]["snakemake"]
+    losses = pd.read_csv(finished / f"results/runs/{run}/losses_epochs.csv")
+    assert len(losses) == EPOCHS[run] and np.isfinite(losses.drop(columns="epoch").to_numpy()).all()
+
+
+def test_vae_renders_its_latent_manifold(finished):
+    with Image.open(finished / "results/runs/vae/manifold.png") as image:
+        assert image.size[0] >= 15 * 28
+    assert not (finished / "results/runs/gan/manifold.png").exists()
+
+
+def test_summary_has_one_row_per_run_and_plots(finished):
+    summary = pd.read_csv(finished / "results/summary.csv")
+    assert sorted(summary["run"]) == sorted(EPOCHS)
+    assert (summary["best_fid"] <= summary["final_fid"]).all()
+    assert summary["classifier_test_accuracy"].between(0.5, 1).all()
+    for plot in ("fid", "classes_covered"):
+        with Image.open(finished / f"results/plots/{plot}.png") as image:
+            assert image.size[0] > 300
+    data_stats = json.loads((finished / "results/data/mnist-5k/stats.json").read_text())
+    assert data_stats["train"]["count"] == TINY["datasets"]["mnist-5k"]["train_subset"]
+    assert data_stats["test"]["count"] == TINY["datasets"]["mnist-5k"]["test_size"]
+
+
+def test_a_finished_workflow_has_nothing_left_to_do(finished):
+    assert planned_jobs(finished) == {}
+
+
+def test_changing_one_learning_rate_reruns_only_that_run(finished):
+    config = write_config(finished, "lr.yaml", lambda c: c["runs"]["gan"].update(lr_g=0.001))
+    jobs = planned_jobs(finished, config)
+    assert jobs["train"] == ["run=gan"] and jobs["evaluate"] == ["run=gan"]
+    assert len(jobs["render_frame"]) == EPOCHS["gan"] and all("run=gan" in w for w in jobs["render_frame"])
+    assert set(jobs) == {"train", "evaluate", "render_frame", "gif", "plot_losses", "summary", "all"}
+
+
+def test_changing_a_render_option_reruns_only_frames_and_gifs(finished):
+    config = write_config(finished, "scale.yaml", lambda c: c["render"].update(scale=2))
+    jobs = planned_jobs(finished, config)
+    assert set(jobs) == {"render_frame", "render_manifold", "gif", "all"}
+    assert len(jobs["render_frame"]) == sum(EPOCHS.values()) and len(jobs["gif"]) == len(EPOCHS)
+
+
+def edit(path: Path) -> None:
+    """A real edit: Snakemake ignores a newer file whose checksum it has already recorded."""
+    path.write_text(path.read_text() + "\n# edited\n")
+    later = time.time() + 2
+    os.utime(path, (later, later))
+
+
+def test_editing_code_reruns_only_the_rules_that_import_it(finished):
+    package = finished / "workflow" / "genzoo"
+    edit(package / "rendering.py")
+    assert set(planned_jobs(finished)) == {"render_frame", "render_manifold", "gif", "all"}
+    assert snakemake(finished).returncode == 0
+
+    edit(package / "models" / "mlp_gan.py")
+    jobs = planned_jobs(finished)
+    assert sorted(jobs["train"]) == sorted(f"run={run}" for run in EPOCHS)
+    assert not {"download", "normalize", "train_classifier"} & set(jobs)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda c: c["runs"]["gan"].update(preset="stylegan"), "runs.gan.preset: unknown preset 'stylegan'"),
+        (lambda c: c["runs"]["gan"].update(dataset="cifar10"), "runs.gan.dataset: 'cifar10' is not listed"),
+        (lambda c: c["runs"]["vae"].update(epochs=-3), "-3 is less than the minimum of 1"),
+        (lambda c: c["runs"]["vae"].pop("dataset"), "'dataset' is a required property"),
+        (lambda c: c["runs"]["dcgan"].update(lr=0.1), "Additional properties are not allowed ('lr' was unexpected)"),
+    ],
+)
+def test_bad_config_stops_before_any_job_with_a_named_error(fresh, change, message):
+    config = write_config(fresh, "bad.yaml", change)
+    result = snakemake(fresh, "--dry-run", config=config)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (fresh / "results").exists()

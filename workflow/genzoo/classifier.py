@@ -1,0 +1,117 @@
+"""The per-dataset feature classifier: trained once, frozen, and used by every score."""
+
+import logging
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import data, io, runtime
+from .metrics import NUM_CLASSES, frechet_distance
+
+log = logging.getLogger(__name__)
+
+
+class FeatureClassifier(nn.Module):
+    """A LeNet-style CNN; its 128-d penultimate activations are the features every score uses."""
+
+    def __init__(self, feature_dim: int = 128):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.3), nn.Linear(32 * 7 * 7, feature_dim), nn.ReLU(),
+        )
+        self.head = nn.Linear(feature_dim, NUM_CLASSES)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+
+def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Per-image integer translations of up to max_shift pixels (zero fill): cheap augmentation."""
+    n = images.shape[0]
+    shifts = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator).to(images.device)
+    padded = F.pad(images, (max_shift,) * 4)
+    size = images.shape[-1]
+    rows = (torch.arange(size, device=images.device) + max_shift - shifts[:, :1]).unsqueeze(2)
+    cols = (torch.arange(size, device=images.device) + max_shift - shifts[:, 1:]).unsqueeze(1)
+    batch = torch.arange(n, device=images.device).view(n, 1, 1)
+    return padded[batch, 0, rows, cols].unsqueeze(1)
+
+
+@torch.no_grad()
+def features_and_probs(classifier: FeatureClassifier, images: torch.Tensor, batch_size: int = 500):
+    """Features (float64 numpy) and class probabilities for images in [0, 1]."""
+    classifier.eval()
+    feats, probs = [], []
+    for start in range(0, images.shape[0], batch_size):
+        f = classifier.features(images[start : start + batch_size])
+        feats.append(f.double().cpu())
+        probs.append(F.softmax(classifier.head(f), dim=1).double().cpu())
+    return torch.cat(feats).numpy(), torch.cat(probs).numpy()
+
+
+def train_classifier(
+    train_path: str,
+    test_path: str,
+    model_path: str,
+    info_path: str,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    n_samples: int,
+    threads: int = 1,
+) -> dict:
+    """Trains, freezes and saves the feature classifier; records its test accuracy, hash and FID floor."""
+    device = torch.device("cpu")
+    runtime.configure_torch(device, threads)
+    torch.manual_seed(seed)
+    images, labels = data.load_split(train_path, device)
+    test_images, test_labels = data.load_split(test_path, device)
+    classifier = FeatureClassifier()
+    optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
+    rng = torch.Generator().manual_seed(seed)
+    for epoch in range(1, epochs + 1):
+        classifier.train()
+        order = torch.randperm(images.shape[0], generator=rng)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            loss = F.cross_entropy(classifier(random_shift(images[index], 2, rng)), labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(index)
+        accuracy = test_accuracy(classifier, test_images, test_labels)
+        log.info("classifier epoch %d/%d  loss=%.4f  test accuracy=%.4f", epoch, epochs, total / len(order), accuracy)
+
+    io.save_torch(model_path, classifier.state_dict())
+    n = min(n_samples, len(test_labels), len(labels))
+    real_train, _ = features_and_probs(classifier, images[:n])
+    real_test, _ = features_and_probs(classifier, test_images[:n])
+    info = io.provenance(
+        test_accuracy=test_accuracy(classifier, test_images, test_labels),
+        sha256=io.sha256_file(model_path),
+        fid_floor=frechet_distance(real_train, real_test),
+        fid_floor_samples=n,
+        settings={"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
+    )
+    io.write_json(info_path, info)
+    log.info("classifier: test accuracy %.4f, real-vs-real FID %.3f at n=%d", info["test_accuracy"], info["fid_floor"], n)
+    return info
+
+
+@torch.no_grad()
+def test_accuracy(classifier: FeatureClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
+    _, probs = features_and_probs(classifier, images)
+    return float((probs.argmax(1) == labels.cpu().numpy()).mean())
+
+
+def load_classifier(path: str) -> FeatureClassifier:
+    classifier = FeatureClassifier()
+    classifier.load_state_dict(io.load_torch(path))
+    return classifier.eval()
+
+

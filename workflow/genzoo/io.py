@@ -1,0 +1,131 @@
+"""Atomic writes, hashes, safe checkpoint loading and provenance.
+
+Every file the workflow makes is written to a temporary name beside its target and renamed into
+place, so a killed job never leaves a file that looks complete but is not.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+
+def _file_mode() -> int:
+    """What open() would give a new file under the current umask (mkstemp gives 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yields a temporary path in the target's folder; renames it onto the target on success."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(path: str | os.PathLike, frame) -> None:
+    """Writes a pandas DataFrame atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def save_npy(path: str | os.PathLike, array) -> None:
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array)
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    import io as stdio
+
+    import torch
+
+    # Through a buffer: torch.save names the archive after the file, and a random temporary
+    # name would make identical checkpoints differ byte for byte.
+    buffer = stdio.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def load_torch(path: str | os.PathLike, map_location="cpu") -> Any:
+    """Loads tensors and plain containers only (weights_only=True): never unpickles code."""
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # torch raises several types for truncated or foreign files
+        raise CheckpointError(f"cannot load {path}: not a valid weights-only torch file ({error})") from error
+
+
+def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def git_commit(directory: str | os.PathLike) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def package_versions(*names: str) -> dict[str, str | None]:
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def provenance(**extra: Any) -> dict[str, Any]:
+    """What is needed to reproduce an output: versions, platform, commit, plus the caller's settings."""
+    return {
+        "versions": package_versions("torch", "torchvision", "numpy", "snakemake"),
+        "platform": platform.platform(),
+        "git_commit": git_commit(Path(__file__).resolve().parent),
+        **extra,
+    }

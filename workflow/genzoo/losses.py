@@ -1,0 +1,27 @@
+"""The loss family: small functions the presets combine."""
+
+import torch
+import torch.nn.functional as F
+
+
+def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-E log D(G(z)): BCE of the fakes' logits against the 'real' label."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def bce_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """BCE(real, 1) + BCE(fake, 0), times scale (0.5 averages the two terms, as PyTorch-GAN does)."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return scale * (real + fake)
+
+
+def vae_elbo_loss(
+    reconstruction: torch.Tensor, images: torch.Tensor, z_mean: torch.Tensor, z_log_var: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Negative ELBO: per-image summed pixel BCE plus KL to N(0, I), both averaged over the batch."""
+    batch = images.shape[0]
+    # Keras computes BCE on the sigmoid output too; PyTorch clamps its log at -100 where Keras clips at 1e-7.
+    recon_loss = F.binary_cross_entropy(reconstruction, images, reduction="sum") / batch
+    kl = -0.5 * torch.sum(1 + z_log_var - z_mean.square() - z_log_var.exp()) / batch
+    return recon_loss + kl, recon_loss, kl

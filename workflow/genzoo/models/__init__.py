@@ -1,0 +1,32 @@
+"""Architectures by name: each entry builds the networks a preset trains."""
+
+from torch import nn
+
+from .keras_vae import VAE
+from .mlp_gan import MLPDiscriminator, MLPGenerator
+from .tf_dcgan import DCGANDiscriminator, DCGANGenerator
+
+
+def _mlp_gan(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": MLPGenerator(latent_dim), "discriminator": MLPDiscriminator()}
+
+
+def _tf_dcgan(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": DCGANGenerator(latent_dim), "discriminator": DCGANDiscriminator()}
+
+
+def _keras_vae(latent_dim: int) -> dict[str, nn.Module]:
+    vae = VAE(latent_dim)
+    return {"encoder": vae.encoder, "generator": vae.decoder}
+
+
+ARCHITECTURES = {"mlp-gan": _mlp_gan, "tf-dcgan": _tf_dcgan, "keras-vae": _keras_vae}
+
+
+def build(architecture: str, latent_dim: int) -> dict[str, nn.Module]:
+    """The networks of an architecture by role: 'generator' always, plus 'discriminator' or 'encoder'."""
+    return ARCHITECTURES[architecture](latent_dim)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,59 @@
+"""Keras layer semantics that PyTorch lacks, needed to port Keras models faithfully."""
+
+import math
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's 'same' padding: the odd pixel goes after, not before."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class SameConv2d(nn.Conv2d):
+    """Conv2d with TensorFlow 'same' padding (asymmetric when the total is odd)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = True):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        top, bottom = _same_padding(x.shape[-2], kh, sh)
+        left, right = _same_padding(x.shape[-1], kw, sw)
+        return super().forward(F.pad(x, (left, right, top, bottom)))
+
+
+class SameConvTranspose2d(nn.ConvTranspose2d):
+    """ConvTranspose2d with TensorFlow 'same' padding: output = input * stride.
+
+    TensorFlow crops the full transposed output starting at (kernel - stride) // 2, whereas
+    PyTorch's padding/output_padding crop symmetrically and would shift the image by a pixel.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = True):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        full = super().forward(x)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        top, left = max(kh - sh, 0) // 2, max(kw - sw, 0) // 2
+        height, width = x.shape[-2] * sh, x.shape[-1] * sw
+        return full[..., top : top + height, left : left + width]
+
+
+def keras_init_(module: nn.Module) -> None:
+    """Keras defaults: glorot-uniform kernels and zero biases (BatchNorm keeps gamma=1, beta=0)."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+def keras_batch_norm(num_features: int, dims: int = 2) -> nn.Module:
+    """Keras BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01) and eps 1e-3."""
+    cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+    return cls(num_features, eps=1e-3, momentum=0.01)

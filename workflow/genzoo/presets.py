@@ -1,0 +1,96 @@
+"""The preset registry: each classic implementation's hyperparameters, in one visible place.
+
+Pure Python on purpose: the Snakefile reads it to plan jobs, and importing torch there would cost
+seconds on every Snakemake invocation, dry runs included.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    reference: str
+    kind: str  # "gan" or "vae"
+    architecture: str  # key into genzoo.models.ARCHITECTURES
+    pixel_range: str  # "tanh": images in [-1, 1]; "sigmoid": images in [0, 1]
+    latent_dim: int
+    noise: str  # "normal" or "uniform" (on [-1, 1])
+    batch_size: int
+    epochs: int
+    lr_g: float
+    lr_d: float | None
+    betas: tuple[float, float]
+    adam_eps: float
+    update_order: str  # "g_then_d", "simultaneous" (one forward, both updated) or "vae"
+    d_loss_scale: float  # 0.5 averages the real and fake terms (PyTorch-GAN), 1.0 sums them (TF)
+    n_fixed: int  # size of the fixed-noise batch rendered every epoch
+    drop_last: bool = False  # skip the incomplete last batch of an epoch
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            name="pytorch-gan",
+            reference="eriklindernoren/PyTorch-GAN implementations/gan/gan.py",
+            kind="gan",
+            architecture="mlp-gan",
+            pixel_range="tanh",
+            latent_dim=100,
+            noise="normal",
+            batch_size=64,
+            epochs=200,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            betas=(0.5, 0.999),
+            adam_eps=1e-8,
+            update_order="g_then_d",
+            d_loss_scale=0.5,
+            n_fixed=25,
+            notes=("BatchNorm1d(n, 0.8) sets eps=0.8, kept as in the reference",),
+        ),
+        Preset(
+            name="tf-dcgan",
+            reference="TensorFlow tutorial 'Deep Convolutional Generative Adversarial Network'",
+            kind="gan",
+            architecture="tf-dcgan",
+            pixel_range="tanh",
+            latent_dim=100,
+            noise="normal",
+            batch_size=256,
+            epochs=50,
+            lr_g=1e-4,
+            lr_d=1e-4,
+            betas=(0.9, 0.999),
+            adam_eps=1e-7,
+            update_order="simultaneous",
+            d_loss_scale=1.0,
+            n_fixed=16,
+            notes=("Keras defaults: LeakyReLU 0.3, BatchNorm momentum 0.99 / eps 1e-3, glorot-uniform init",),
+        ),
+        Preset(
+            name="dlwp-vae",
+            reference="Deep Learning with Python, 2nd ed., chapter 12 (Keras VAE)",
+            kind="vae",
+            architecture="keras-vae",
+            pixel_range="sigmoid",
+            latent_dim=2,
+            noise="normal",
+            batch_size=128,
+            epochs=30,
+            lr_g=1e-3,
+            lr_d=None,
+            betas=(0.9, 0.999),
+            adam_eps=1e-7,
+            update_order="vae",
+            d_loss_scale=1.0,
+            n_fixed=16,
+            notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
+        ),
+    ]
+}

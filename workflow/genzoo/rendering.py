@@ -1,0 +1,64 @@
+"""Pictures people look at: sample grids, the VAE's latent manifold, animated GIFs. numpy + PIL only."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from . import io
+
+BACKGROUND = 255
+HEADER_HEIGHT = 22
+
+
+def tile(images: np.ndarray, columns: int | None = None, gap: int = 2) -> np.ndarray:
+    """(N, H, W) uint8 -> one uint8 image of a ceil(sqrt N)-wide grid with white gaps."""
+    count, height, width = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    canvas = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap), BACKGROUND, np.uint8)
+    for index, image in enumerate(images):
+        top = gap + (index // columns) * (height + gap)
+        left = gap + (index % columns) * (width + gap)
+        canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+def with_header(grid: np.ndarray, text: str, scale: int) -> Image.Image:
+    """Upscales the grid (nearest, so pixels stay sharp) and writes text on a strip above it."""
+    body = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    header = HEADER_HEIGHT * max(1, scale // 2)
+    canvas = Image.new("L", (body.width, body.height + header), BACKGROUND)
+    canvas.paste(body, (0, header))
+    font = ImageFont.load_default(size=int(header * 0.7))
+    ImageDraw.Draw(canvas).text((6, header // 2), text, fill=0, font=font, anchor="lm")
+    return canvas
+
+
+def save_png(image: Image.Image, path: str | Path) -> None:
+    with io.atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+
+
+def render_sample_grid(samples_path: str, out_path: str, title: str, scale: int = 3) -> None:
+    samples = np.load(samples_path)
+    save_png(with_header(tile(samples), title, scale), out_path)
+
+
+def render_manifold(manifold_path: str, out_path: str, title: str, scale: int = 2) -> None:
+    """The decoded 2-D latent grid, edge to edge as in Deep Learning with Python."""
+    grid = np.load(manifold_path)
+    rows, columns, height, width = grid.shape
+    mosaic = grid.transpose(0, 2, 1, 3).reshape(rows * height, columns * width)
+    save_png(with_header(mosaic, title, scale), out_path)
+
+
+def assemble_gif(frame_paths: list[str], out_path: str, frame_ms: int, last_frame_ms: int) -> None:
+    """One frame per epoch in the order given, looping forever; the last frame lingers."""
+    import imageio.v3 as iio
+
+    frames = np.stack([iio.imread(path) for path in frame_paths])
+    durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
+    with io.atomic_path(out_path) as tmp:
+        iio.imwrite(tmp, frames, extension=".gif", duration=durations, loop=0)

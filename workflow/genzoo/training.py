@@ -1,0 +1,206 @@
+"""The one training loop every preset runs; what differs per preset is its step function."""
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from . import data, io, losses, models, runtime
+from .config import checkpoint_epochs, epoch_tag
+
+log = logging.getLogger(__name__)
+
+MANIFOLD_SIZE = 15  # Deep Learning with Python's 15 x 15 grid on the normal quantiles
+
+
+def sample_noise(n: int, run: dict, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
+    shape = (n, run["latent_dim"])
+    if run["noise"] == "uniform":
+        return (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+    return torch.randn(shape, generator=generator).to(device)
+
+
+def make_optimizers(run: dict, nets: dict[str, torch.nn.Module]) -> dict[str, torch.optim.Optimizer]:
+    def adam(parameters, lr):
+        return torch.optim.Adam(parameters, lr=lr, betas=tuple(run["betas"]), eps=run["adam_eps"])
+
+    generator_params = [p for role in ("encoder", "generator") if role in nets for p in nets[role].parameters()]
+    optimizers = {"generator": adam(generator_params, run["lr_g"])}
+    if "discriminator" in nets:
+        optimizers["discriminator"] = adam(nets["discriminator"].parameters(), run["lr_d"])
+    return optimizers
+
+
+def step_generator_first(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+    """PyTorch-GAN's order: update G on fresh fakes, then D on the same fakes, detached."""
+    generator, discriminator = nets["generator"], nets["discriminator"]
+    fake = generator(sample_noise(real.shape[0], run, device))
+    optimizers["generator"].zero_grad(set_to_none=True)
+    g_loss = losses.nonsaturating_generator_loss(discriminator(fake))
+    g_loss.backward()
+    optimizers["generator"].step()
+
+    optimizers["discriminator"].zero_grad(set_to_none=True)
+    d_loss = losses.bce_discriminator_loss(discriminator(real), discriminator(fake.detach()), run["d_loss_scale"])
+    d_loss.backward()
+    optimizers["discriminator"].step()
+    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
+
+
+def step_simultaneous(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+    """The TF tutorial's train_step: one forward pass, both gradients taken before either update."""
+    generator, discriminator = nets["generator"], nets["discriminator"]
+    fake = generator(sample_noise(real.shape[0], run, device))
+    real_logits, fake_logits = discriminator(real), discriminator(fake)
+    g_loss = losses.nonsaturating_generator_loss(fake_logits)
+    d_loss = losses.bce_discriminator_loss(real_logits, fake_logits, run["d_loss_scale"])
+    g_params = list(generator.parameters())
+    d_params = list(discriminator.parameters())
+    g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
+    d_grads = torch.autograd.grad(d_loss, d_params)
+    for params, grads in ((g_params, g_grads), (d_params, d_grads)):
+        for param, grad in zip(params, grads):
+            param.grad = grad
+    optimizers["generator"].step()
+    optimizers["discriminator"].step()
+    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
+
+
+def step_vae(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+    z_mean, z_log_var = nets["encoder"](real)
+    z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
+    loss, reconstruction, kl = losses.vae_elbo_loss(nets["generator"](z), real, z_mean, z_log_var)
+    optimizers["generator"].zero_grad(set_to_none=True)
+    loss.backward()
+    optimizers["generator"].step()
+    return {"loss": loss.detach(), "reconstruction": reconstruction.detach(), "kl": kl.detach()}
+
+
+STEPS = {"g_then_d": step_generator_first, "simultaneous": step_simultaneous, "vae": step_vae}
+
+
+def to_uint8(images: torch.Tensor, pixel_range: str):
+    """(N, 1, H, W) in the preset's range -> (N, H, W) uint8 numpy, for rendering without torch."""
+    unit = data.to_unit_range(images.detach().float().cpu(), pixel_range)
+    return (unit * 255).round().to(torch.uint8).squeeze(1).numpy()
+
+
+@torch.no_grad()
+def generate(generator: torch.nn.Module, noise: torch.Tensor) -> torch.Tensor:
+    """Generator output in inference mode (BatchNorm running stats, no dropout), as the references render."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        return generator(noise)
+    finally:
+        generator.train(was_training)
+
+
+def manifold_latents(size: int = MANIFOLD_SIZE) -> torch.Tensor:
+    """Latent points on the normal quantiles Phi^-1(linspace(0.05, 0.95)); row i holds z0 = q_i."""
+    quantiles = torch.special.ndtri(torch.linspace(0.05, 0.95, size, dtype=torch.float64)).float()
+    rows, cols = torch.meshgrid(quantiles, quantiles, indexing="ij")
+    return torch.stack([rows.flatten(), cols.flatten()], dim=1)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, checkpoint: bool):
+    tag = epoch_tag(epoch)
+    io.save_npy(samples_dir / f"epoch_{tag}.npy", to_uint8(generate(nets["generator"], fixed_noise), run["pixel_range"]))
+    if run["kind"] == "vae" and run["latent_dim"] == 2:
+        decoded = generate(nets["generator"], manifold_latents().to(device))
+        grid = to_uint8(decoded, run["pixel_range"]).reshape(MANIFOLD_SIZE, MANIFOLD_SIZE, *decoded.shape[-2:])
+        io.save_npy(samples_dir / f"manifold_{tag}.npy", grid)
+    if checkpoint:
+        state = {role: net.state_dict() for role, net in nets.items()}
+        io.save_torch(checkpoints_dir / f"epoch_{tag}.pt", {"epoch": epoch, "step": step, "nets": state})
+
+
+def train(
+    run: dict,
+    train_path: str,
+    checkpoints_dir: str,
+    samples_dir: str,
+    step_losses_path: str,
+    epoch_losses_path: str,
+    info_path: str,
+    threads: int = 1,
+) -> dict:
+    """Trains one run; writes checkpoints, fixed-noise samples per epoch, loss tables and a provenance JSON."""
+    import pandas as pd
+
+    device = runtime.resolve_device(run["device"])
+    runtime.configure_torch(device, threads)
+    checkpoints_dir, samples_dir = Path(checkpoints_dir), Path(samples_dir)
+    checkpoints_dir.mkdir(parents=True, exist_ok=True)
+    samples_dir.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(run["seed"])
+    images, _ = data.load_split(train_path, device, run["pixel_range"])
+    nets = {role: net.to(device) for role, net in models.build(run["architecture"], run["latent_dim"]).items()}
+    optimizers = make_optimizers(run, nets)
+    step_fn = STEPS[run["update_order"]]
+    # Own generators, so the fixed noise and the data order do not shift when model code draws more numbers.
+    fixed_noise = sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))
+    order_rng = torch.Generator().manual_seed(run["seed"] + 1)
+
+    n, batch_size = images.shape[0], run["batch_size"]
+    batches_per_epoch = n // batch_size if run["drop_last"] else math.ceil(n / batch_size)
+    if batches_per_epoch == 0:
+        raise ValueError(f"run {run['name']}: batch_size {batch_size} exceeds the {n} training images")
+    saved = set(checkpoint_epochs(run))
+    log.info(
+        "run %s: preset %s on %s, %d images, batch %d, %d epochs, %d threads, parameters %s",
+        run["name"], run["preset"], device, n, batch_size, run["epochs"], torch.get_num_threads(),
+        {role: models.count_parameters(net) for role, net in nets.items()},
+    )
+
+    step_rows, epoch_rows, step = [], [], 0
+    started = time.time()
+    for epoch in range(1, run["epochs"] + 1):
+        epoch_start = time.perf_counter()
+        order = torch.randperm(n, generator=order_rng).to(device)
+        epoch_losses = []
+        for index in range(batches_per_epoch):
+            batch = images[order[index * batch_size : (index + 1) * batch_size]]
+            epoch_losses.append(step_fn(nets, optimizers, batch, run, device))
+            step += 1
+        stacked = {key: torch.stack([row[key] for row in epoch_losses]).float().cpu() for key in epoch_losses[0]}
+        for offset in range(batches_per_epoch):
+            step_rows.append({"epoch": epoch, "step": step - batches_per_epoch + offset + 1,
+                              **{key: float(values[offset]) for key, values in stacked.items()}})
+        means = {key: float(values.mean()) for key, values in stacked.items()}
+        save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, epoch in saved)
+        seconds = time.perf_counter() - epoch_start
+        seen = min(n, batches_per_epoch * batch_size)
+        epoch_rows.append({"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": seen / seconds})
+        eta = (time.time() - started) / epoch * (run["epochs"] - epoch)
+        log.info(
+            "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
+            epoch, run["epochs"], "  ".join(f"{k}={v:.4f}" for k, v in means.items()),
+            seen / seconds, seconds, format_duration(eta),
+        )
+        if not all(math.isfinite(v) for v in means.values()):
+            raise FloatingPointError(f"run {run['name']}: non-finite loss at epoch {epoch}: {means}")
+    finished = time.time()
+
+    io.write_csv(step_losses_path, pd.DataFrame(step_rows))
+    io.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
+    info = io.provenance(
+        run=run,
+        device=str(device),
+        threads=torch.get_num_threads(),
+        train_started=started,
+        train_finished=finished,
+        train_seconds=finished - started,
+        images_per_s=run["epochs"] * seen / sum(row["seconds"] for row in epoch_rows),
+    )
+    io.write_json(info_path, info)
+    log.info("run %s finished in %s", run["name"], format_duration(finished - started))
+    return info

@@ -1,0 +1,75 @@
+import re
+import sys
+from pathlib import Path
+
+# The shared package sits beside this file's folder; importing genzoo.config costs no torch.
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+
+from genzoo import config as genzoo_config
+from genzoo.codedeps import module_closure
+from snakemake.exceptions import WorkflowError
+
+try:
+    genzoo_config.check_config(config)
+except genzoo_config.ConfigError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
+
+RUNS = {name: genzoo_config.resolve_run(config, name) for name in config["runs"]}
+SCRIPT_SETUP = str(Path(workflow.basedir) / "workflow" / "scripts" / "script_setup.py")
+
+
+wildcard_constraints:
+    dataset="|".join(map(re.escape, config["datasets"])) or "(?!)",
+    run="|".join(map(re.escape, RUNS)) or "(?!)",
+    epoch=r"\d{4}",
+
+
+def package_code(*modules):
+    """The package files a rule's script imports, directly or not: inputs, so editing them reruns the rule."""
+    return [SCRIPT_SETUP, *module_closure(*modules)]
+
+
+def run_dataset(wildcards):
+    return RUNS[wildcards.run]["dataset"]
+
+
+def dataset_file(name):
+    return lambda wildcards: f"results/data/{run_dataset(wildcards)}/{name}"
+
+
+def classifier_file(name):
+    return lambda wildcards: f"results/classifiers/{run_dataset(wildcards)}/{name}"
+
+
+def epoch_tags(run):
+    return [genzoo_config.epoch_tag(epoch) for epoch in genzoo_config.epochs(RUNS[run])]
+
+
+def generator_spec(wildcards):
+    """What rebuilding and sampling a run's generator needs, and nothing else."""
+    run = RUNS[wildcards.run]
+    keys = ("name", "kind", "architecture", "latent_dim", "noise", "pixel_range", "epochs", "checkpoint_every")
+    return {key: run[key] for key in keys}
+
+
+def frame_paths(wildcards):
+    return expand("results/runs/{run}/frames/epoch_{epoch}.png", run=wildcards.run, epoch=epoch_tags(wildcards.run))
+
+
+def run_targets(run):
+    targets = [
+        f"results/runs/{run}/samples.gif",
+        f"results/runs/{run}/metrics.csv",
+        f"results/runs/{run}/losses.png",
+    ]
+    if genzoo_config.has_latent_manifold(RUNS[run]):
+        targets.append(f"results/runs/{run}/manifold.png")
+    return targets
+
+
+def all_targets():
+    return [target for run in RUNS for target in run_targets(run)] + [
+        "results/summary.csv",
+        "results/plots/fid.png",
+        "results/plots/classes_covered.png",
+    ]

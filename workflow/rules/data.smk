@@ -1,0 +1,35 @@
+rule download:
+    input:
+        code=package_code("data"),
+    output:
+        raw=directory("results/data/{dataset}/raw"),
+    log:
+        "results/logs/download/{dataset}.log",
+    params:
+        source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
+        mirrors=lambda wildcards: config["datasets"][wildcards.dataset].get("mirrors"),
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/download.py"
+
+
+rule normalize:
+    input:
+        raw=rules.download.output.raw,
+        code=package_code("data"),
+    output:
+        train="results/data/{dataset}/train.pt",
+        test="results/data/{dataset}/test.pt",
+        stats="results/data/{dataset}/stats.json",
+    log:
+        "results/logs/normalize/{dataset}.log",
+    params:
+        source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
+        test_size=lambda wildcards: config["datasets"][wildcards.dataset].get("test_size", 1000),
+        split_seed=lambda wildcards: config["datasets"][wildcards.dataset].get("split_seed", 0),
+        train_subset=lambda wildcards: config["datasets"][wildcards.dataset].get("train_subset"),
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/normalize.py"

@@ -1,0 +1,46 @@
+rule train_classifier:
+    input:
+        train="results/data/{dataset}/train.pt",
+        test="results/data/{dataset}/test.pt",
+        code=package_code("classifier"),
+    output:
+        model="results/classifiers/{dataset}/classifier.pt",
+        info="results/classifiers/{dataset}/classifier.json",
+    log:
+        "results/logs/train_classifier/{dataset}.log",
+    params:
+        settings=config["classifier"],
+        n_samples=config["evaluation"]["n_samples"],
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/train_classifier.py"
+
+
+rule evaluate:
+    input:
+        checkpoints=rules.train.output.checkpoints,
+        classifier=classifier_file("classifier.pt"),
+        classifier_info=classifier_file("classifier.json"),
+        test=dataset_file("test.pt"),
+        code=package_code("evaluation"),
+    output:
+        metrics=directory("results/runs/{run}/metrics"),
+        csv="results/runs/{run}/metrics.csv",
+    log:
+        "results/logs/evaluate/{run}.log",
+    params:
+        generator=generator_spec,
+        settings=config["evaluation"],
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/evaluate.py"

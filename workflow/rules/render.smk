@@ -1,0 +1,50 @@
+rule render_frame:
+    input:
+        samples=rules.train.output.samples,
+        code=package_code("rendering"),
+    output:
+        "results/runs/{run}/frames/epoch_{epoch}.png",
+    log:
+        "results/logs/render_frame/{run}/epoch_{epoch}.log",
+    params:
+        title=lambda wildcards: f"{wildcards.run} ({RUNS[wildcards.run]['preset']})  epoch {int(wildcards.epoch)}",
+        scale=config["render"]["scale"],
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/render_frame.py"
+
+
+rule render_manifold:
+    input:
+        samples=rules.train.output.samples,
+        code=package_code("rendering"),
+    output:
+        "results/runs/{run}/manifold.png",
+    log:
+        "results/logs/render_manifold/{run}.log",
+    params:
+        epoch=lambda wildcards: epoch_tags(wildcards.run)[-1],
+        title=lambda wildcards: f"{wildcards.run}: 2-D latent manifold, epoch {RUNS[wildcards.run]['epochs']}",
+        scale=config["render"]["scale"],
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/render_manifold.py"
+
+
+rule gif:
+    input:
+        frames=frame_paths,
+        code=package_code("rendering"),
+    output:
+        "results/runs/{run}/samples.gif",
+    log:
+        "results/logs/gif/{run}.log",
+    params:
+        frame_ms=config["render"]["frame_ms"],
+        last_frame_ms=config["render"]["last_frame_ms"],
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/gif.py"

@@ -1,0 +1,22 @@
+rule train:
+    input:
+        train=dataset_file("train.pt"),
+        code=package_code("training"),
+    output:
+        checkpoints=directory("results/runs/{run}/checkpoints"),
+        samples=directory("results/runs/{run}/samples"),
+        step_losses="results/runs/{run}/losses_steps.csv",
+        epoch_losses="results/runs/{run}/losses_epochs.csv",
+        info="results/runs/{run}/train_info.json",
+    log:
+        "results/logs/train/{run}.log",
+    params:
+        run=lambda wildcards: RUNS[wildcards.run],
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/train.py"

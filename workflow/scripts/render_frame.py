@@ -1,0 +1,14 @@
+from pathlib import Path
+
+from script_setup import setup
+
+setup(snakemake)
+
+from genzoo import rendering
+
+rendering.render_sample_grid(
+    samples_path=str(Path(snakemake.input.samples) / f"epoch_{snakemake.wildcards.epoch}.npy"),
+    out_path=snakemake.output[0],
+    title=snakemake.params.title,
+    scale=snakemake.params.scale,
+)

@@ -1,0 +1,16 @@
+from script_setup import setup
+
+setup(snakemake)
+
+from genzoo import training
+
+training.train(
+    run=snakemake.params.run,
+    train_path=snakemake.input.train,
+    checkpoints_dir=snakemake.output.checkpoints,
+    samples_dir=snakemake.output.samples,
+    step_losses_path=snakemake.output.step_losses,
+    epoch_losses_path=snakemake.output.epoch_losses,
+    info_path=snakemake.output.info,
+    threads=snakemake.threads,
+)

@@ -1,0 +1,19 @@
+from script_setup import setup
+
+setup(snakemake)
+
+from genzoo import classifier
+
+settings = snakemake.params.settings
+classifier.train_classifier(
+    train_path=snakemake.input.train,
+    test_path=snakemake.input.test,
+    model_path=snakemake.output.model,
+    info_path=snakemake.output.info,
+    epochs=settings["epochs"],
+    batch_size=settings["batch_size"],
+    lr=settings["lr"],
+    seed=settings["seed"],
+    n_samples=snakemake.params.n_samples,
+    threads=snakemake.threads,
+)
