@@ -136,3 +136,18 @@ def test_vae_writes_its_latent_manifold(tiny_train, tmp_path):
     train_tiny(tiny_run("dlwp-vae", epochs=1, batch_size=48), tiny_train, tmp_path)
     manifold = np.load(tmp_path / "samples" / "manifold_0001.npy")
     assert manifold.shape == (15, 15, 28, 28) and manifold.dtype == np.uint8
+
+
+def test_a_nan_loss_stops_training_naming_run_epoch_and_step():
+    losses = {"g_loss": torch.tensor([0.5, 0.4, float("nan")]), "d_loss": torch.tensor([0.7, 0.6, 0.5])}
+    with pytest.raises(FloatingPointError, match=r"run r: g_loss is nan at epoch 4, step 33"):
+        training.check_finite({"name": "r"}, 4, 30, losses)
+    training.check_finite({"name": "r"}, 4, 30, {"d_loss": losses["d_loss"]})
+
+
+def test_divergent_training_stops_with_a_named_error_and_no_provenance(tiny_train, tmp_path):
+    run = tiny_run("pytorch-gan", epochs=3, batch_size=48)
+    run["lr_g"] = run["lr_d"] = 1e30  # far beyond the schema's range, to force an overflow
+    with pytest.raises(FloatingPointError, match=r"run r: \w+ is (nan|inf|-inf) at epoch \d+, step \d+"):
+        train_tiny(run, tiny_train, tmp_path)
+    assert not (tmp_path / "info.json").exists()

@@ -16,10 +16,14 @@ MANIFOLD_SIZE = 15  # Deep Learning with Python's 15 x 15 grid on the normal qua
 
 
 def sample_noise(n: int, run: dict, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The preset's noise. With a (CPU) generator: drawn on the CPU, then moved, so it is the same on any device."""
     shape = (n, run["latent_dim"])
+    where = "cpu" if generator is not None else device
     if run["noise"] == "uniform":
-        return (torch.rand(shape, generator=generator) * 2 - 1).to(device)
-    return torch.randn(shape, generator=generator).to(device)
+        noise = torch.rand(shape, generator=generator, device=where) * 2 - 1
+    else:
+        noise = torch.randn(shape, generator=generator, device=where)
+    return noise.to(device)
 
 
 def make_optimizers(run: dict, nets: dict[str, torch.nn.Module]) -> dict[str, torch.optim.Optimizer]:
@@ -110,6 +114,35 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def run_epoch(step_fn, nets, optimizers, images, order, batch_size, batches, run, device) -> dict[str, torch.Tensor]:
+    """One pass over the shuffled images; returns each loss per step, on the CPU."""
+    losses = []
+    for index in range(batches):
+        batch = images[order[index * batch_size : (index + 1) * batch_size]]
+        losses.append(step_fn(nets, optimizers, batch, run, device))
+    return {key: torch.stack([row[key] for row in losses]).float().cpu() for key in losses[0]}
+
+
+def check_finite(run: dict, epoch: int, steps_before: int, losses_per_step: dict[str, torch.Tensor]) -> None:
+    """Stops at a NaN or infinite loss, before the epoch's outputs overwrite anything good."""
+    for key, values in losses_per_step.items():
+        bad = (~torch.isfinite(values)).nonzero()
+        if len(bad):
+            step = steps_before + int(bad[0]) + 1
+            raise FloatingPointError(
+                f"run {run['name']}: {key} is {float(values[bad[0]])} at epoch {epoch}, step {step}; "
+                f"training stopped (try a lower learning rate)"
+            )
+
+
+def loss_rows(epoch: int, steps_before: int, losses_per_step: dict[str, torch.Tensor]) -> list[dict]:
+    count = len(next(iter(losses_per_step.values())))
+    return [
+        {"epoch": epoch, "step": steps_before + offset + 1, **{k: float(v[offset]) for k, v in losses_per_step.items()}}
+        for offset in range(count)
+    ]
+
+
 def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, checkpoint: bool):
     tag = epoch_tag(epoch)
     io.save_npy(samples_dir / f"epoch_{tag}.npy", to_uint8(generate(nets["generator"], fixed_noise), run["pixel_range"]))
@@ -166,28 +199,21 @@ def train(
     for epoch in range(1, run["epochs"] + 1):
         epoch_start = time.perf_counter()
         order = torch.randperm(n, generator=order_rng).to(device)
-        epoch_losses = []
-        for index in range(batches_per_epoch):
-            batch = images[order[index * batch_size : (index + 1) * batch_size]]
-            epoch_losses.append(step_fn(nets, optimizers, batch, run, device))
-            step += 1
-        stacked = {key: torch.stack([row[key] for row in epoch_losses]).float().cpu() for key in epoch_losses[0]}
-        for offset in range(batches_per_epoch):
-            step_rows.append({"epoch": epoch, "step": step - batches_per_epoch + offset + 1,
-                              **{key: float(values[offset]) for key, values in stacked.items()}})
-        means = {key: float(values.mean()) for key, values in stacked.items()}
+        losses_per_step = run_epoch(step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device)
+        check_finite(run, epoch, step, losses_per_step)
+        step_rows += loss_rows(epoch, step, losses_per_step)
+        step += batches_per_epoch
         save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, epoch in saved)
         seconds = time.perf_counter() - epoch_start
-        seen = min(n, batches_per_epoch * batch_size)
-        epoch_rows.append({"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": seen / seconds})
+        means = {key: float(values.mean()) for key, values in losses_per_step.items()}
+        images_seen = min(n, batches_per_epoch * batch_size)
+        epoch_rows.append({"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds})
         eta = (time.time() - started) / epoch * (run["epochs"] - epoch)
         log.info(
             "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
             epoch, run["epochs"], "  ".join(f"{k}={v:.4f}" for k, v in means.items()),
-            seen / seconds, seconds, format_duration(eta),
+            images_seen / seconds, seconds, format_duration(eta),
         )
-        if not all(math.isfinite(v) for v in means.values()):
-            raise FloatingPointError(f"run {run['name']}: non-finite loss at epoch {epoch}: {means}")
     finished = time.time()
 
     io.write_csv(step_losses_path, pd.DataFrame(step_rows))
@@ -199,7 +225,7 @@ def train(
         train_started=started,
         train_finished=finished,
         train_seconds=finished - started,
-        images_per_s=run["epochs"] * seen / sum(row["seconds"] for row in epoch_rows),
+        images_per_s=run["epochs"] * images_seen / sum(row["seconds"] for row in epoch_rows),
     )
     io.write_json(info_path, info)
     log.info("run %s finished in %s", run["name"], format_duration(finished - started))
