@@ -32,7 +32,9 @@ def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, titl
     save_figure(figure, out_path)
 
 
-def plot_metric_by_epoch(metrics_csvs: list[str], metric: str, out_path: str, floor: dict[str, float] | None = None) -> None:
+def plot_metric_by_epoch(
+    metrics_csvs: list[str], metric: str, out_path: str, floor: dict[str, float] | None = None, log_scale: bool = False
+) -> None:
     """One line per run; a dashed line per real-vs-real floor where given (label -> value)."""
     figure, axis = plt.subplots(figsize=(6.5, 4))
     for path in metrics_csvs:
@@ -40,6 +42,8 @@ def plot_metric_by_epoch(metrics_csvs: list[str], metric: str, out_path: str, fl
         axis.plot(frame["epoch"], frame[metric], marker="o", ms=3, label=frame["run"].iloc[0])
     for label, value in (floor or {}).items():
         axis.axhline(value, ls="--", lw=1, color="grey", label=label)
+    if log_scale:
+        axis.set_yscale("log")
     axis.set(xlabel="epoch", ylabel=metric, title=f"{metric} by epoch")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)

@@ -48,6 +48,7 @@ def summarize(
     table = pd.DataFrame(rows)
     io.write_csv(table_path, table)
     floors = {f"real vs real ({name})": c["fid_floor"] for name, c in classifiers.items()}
-    plots.plot_metric_by_epoch(metrics_csvs, "fid", fid_plot_path, floors)
+    # FID spans orders of magnitude between a first epoch and the real-vs-real floor.
+    plots.plot_metric_by_epoch(metrics_csvs, "fid", fid_plot_path, floors, log_scale=True)
     plots.plot_metric_by_epoch(metrics_csvs, "classes_covered", coverage_plot_path)
     return table
