@@ -1,5 +1,6 @@
 # make run   - the whole workflow on the embedded default data (creates .venv on first use)
 # make test  - the test suite
+# make lint  - ruff (style, imports, likely bugs) and snakemake --lint
 # make dag   - the rule graph as an SVG (needs Graphviz's `dot`)
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ CORES ?= all
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test dag bench clean
+.PHONY: run test lint dag bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check workflow tests benchmarks
+	$(BIN)/ruff format --check workflow tests benchmarks
+	$(BIN)/snakemake --lint
 
 dag: $(STAMP)
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg

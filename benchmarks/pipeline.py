@@ -66,8 +66,10 @@ def main() -> None:
     print(f"training share    {training / wall:7.1%}")
     for info in infos:
         run = info["run"]
-        print(f"  {run['name']:<12} {run['preset']:<12} {run['epochs']:>4} epochs  "
-              f"{info['train_seconds']:7.1f} s  {info['images_per_s']:8.1f} img/s  {info['threads']} thread(s)")
+        print(
+            f"  {run['name']:<12} {run['preset']:<12} {run['epochs']:>4} epochs  "
+            f"{info['train_seconds']:7.1f} s  {info['images_per_s']:8.1f} img/s  {info['threads']} thread(s)"
+        )
     if not args.keep:
         shutil.rmtree(workdir)
 

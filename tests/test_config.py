@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from genzoo import codedeps, config, presets
 
 GOOD = {
@@ -59,7 +58,9 @@ def test_schema_rejects_bad_values_naming_them(repo, change, fragment):
 def test_unknown_preset_names_the_key_and_the_choices():
     cfg = copy.deepcopy(GOOD)
     cfg["runs"]["a"]["preset"] = "stylegan"
-    with pytest.raises(config.ConfigError, match=r"runs\.a\.preset: unknown preset 'stylegan'; known presets: pytorch-gan"):
+    with pytest.raises(
+        config.ConfigError, match=r"runs\.a\.preset: unknown preset 'stylegan'; known presets: pytorch-gan"
+    ):
         config.check_config(cfg)
 
 
@@ -94,7 +95,13 @@ def test_checkpoint_epochs_always_include_the_last():
 def test_presets_reproduce_their_references():
     gan, dcgan, vae = (presets.PRESETS[n] for n in ("pytorch-gan", "tf-dcgan", "dlwp-vae"))
     assert (gan.lr_g, gan.betas, gan.batch_size, gan.latent_dim, gan.d_loss_scale) == (2e-4, (0.5, 0.999), 64, 100, 0.5)
-    assert (dcgan.lr_g, dcgan.betas, dcgan.adam_eps, dcgan.batch_size, dcgan.n_fixed) == (1e-4, (0.9, 0.999), 1e-7, 256, 16)
+    assert (dcgan.lr_g, dcgan.betas, dcgan.adam_eps, dcgan.batch_size, dcgan.n_fixed) == (
+        1e-4,
+        (0.9, 0.999),
+        1e-7,
+        256,
+        16,
+    )
     assert (vae.lr_g, vae.batch_size, vae.latent_dim, vae.pixel_range, vae.epochs) == (1e-3, 128, 2, "sigmoid", 30)
 
 

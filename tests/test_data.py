@@ -6,7 +6,6 @@ import threading
 import numpy as np
 import pytest
 import torch
-
 from genzoo import data
 
 
@@ -48,8 +47,9 @@ def test_splits_are_not_sorted_by_digit(mnist_5k_splits):
 
 def test_train_subset_keeps_the_first_images(mnist_5k_splits, tmp_path):
     root = mnist_5k_splits["root"]
-    stats = data.normalize("mnist-5k", root / "raw", tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "s.json",
-                           train_subset=100)
+    stats = data.normalize(
+        "mnist-5k", root / "raw", tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "s.json", train_subset=100
+    )
     assert stats["train"]["count"] == 100 and stats["test"]["count"] == 1000
     full, _ = data.load_split(mnist_5k_splits["train"])
     subset, _ = data.load_split(tmp_path / "a.pt")

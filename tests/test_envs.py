@@ -24,7 +24,9 @@ def test_every_env_pins_what_requirements_pin(repo):
         env_pins = pins(pip_section)
         assert env_pins, f"{env.name} pins nothing"
         for name, version in env_pins.items():
-            assert required.get(name) == version, f"{env.name}: {name}=={version}, requirements.txt: {required.get(name)}"
+            assert required.get(name) == version, (
+                f"{env.name}: {name}=={version}, requirements.txt: {required.get(name)}"
+            )
 
 
 def test_every_rule_names_an_existing_env_and_a_log(repo):

@@ -3,7 +3,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from genzoo import classifier, metrics
 
 
@@ -64,9 +63,15 @@ def test_random_shift_moves_pixels_without_wrapping():
 
 def test_classifier_reaches_usable_accuracy_and_records_its_hash(mnist_5k_splits, tmp_path):
     info = classifier.train_classifier(
-        train_path=mnist_5k_splits["train"], test_path=mnist_5k_splits["test"],
-        model_path=tmp_path / "clf.pt", info_path=tmp_path / "clf.json",
-        epochs=2, batch_size=64, lr=1e-3, seed=0, n_samples=500,
+        train_path=mnist_5k_splits["train"],
+        test_path=mnist_5k_splits["test"],
+        model_path=tmp_path / "clf.pt",
+        info_path=tmp_path / "clf.json",
+        epochs=2,
+        batch_size=64,
+        lr=1e-3,
+        seed=0,
+        n_samples=500,
     )
     assert info["test_accuracy"] > 0.9
     assert len(info["sha256"]) == 64 and info["fid_floor_samples"] == 500

@@ -3,7 +3,6 @@ import stat
 
 import pytest
 import torch
-
 from genzoo import io
 
 

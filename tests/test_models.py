@@ -1,9 +1,8 @@
 import pytest
 import torch
-from torch import nn
-
 from genzoo import models
 from genzoo.models.keras_layers import SameConv2d, SameConvTranspose2d
+from torch import nn
 
 # PyTorch trainable parameters of the reference implementations (BatchNorm running stats excluded).
 REFERENCE_COUNTS = {

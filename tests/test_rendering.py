@@ -1,7 +1,6 @@
 import numpy as np
-from PIL import Image
-
 from genzoo import rendering
+from PIL import Image
 
 
 def test_tile_lays_out_a_square_grid_with_gaps():

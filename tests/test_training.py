@@ -1,11 +1,10 @@
 import hashlib
-from importlib import metadata
 import math
+from importlib import metadata
 
 import pandas as pd
 import pytest
 import torch
-
 from genzoo import config, data, io, losses, models, runtime, training
 
 
@@ -36,7 +35,7 @@ def test_one_step_changes_every_network(preset):
     step_losses = training.STEPS[run["update_order"]](nets, optimizers, real, run, torch.device("cpu"))
     assert all(math.isfinite(float(v)) for v in step_losses.values())
     for role, net in nets.items():
-        changed = [not torch.equal(old, new) for old, new in zip(before[role], net.parameters())]
+        changed = [not torch.equal(old, new) for old, new in zip(before[role], net.parameters(), strict=True)]
         assert all(changed), f"{preset}: some {role} parameters did not move"
 
 
@@ -61,10 +60,10 @@ def test_simultaneous_step_takes_both_gradients_before_either_update():
     real_logits, fake_logits = d(real), d(fake)
     d_loss = losses.bce_discriminator_loss(real_logits, fake_logits, run["d_loss_scale"])
     d_grads = torch.autograd.grad(d_loss, list(d.parameters()))
-    for param, grad in zip(d.parameters(), d_grads):
+    for param, grad in zip(d.parameters(), d_grads, strict=True):
         param.grad = grad
     torch.optim.Adam(d.parameters(), lr=run["lr_d"], betas=tuple(run["betas"]), eps=run["adam_eps"]).step()
-    for ours, expected in zip(nets["discriminator"].parameters(), d.parameters()):
+    for ours, expected in zip(nets["discriminator"].parameters(), d.parameters(), strict=True):
         torch.testing.assert_close(ours, expected)
     assert noise.shape == (4, 100)
 

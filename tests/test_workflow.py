@@ -24,7 +24,10 @@ EPOCHS = {name: run["epochs"] for name, run in TINY["runs"].items()}
 def snakemake(workdir: Path, *args: str, config: str = "config/tiny.yaml") -> subprocess.CompletedProcess:
     return subprocess.run(
         [*SNAKEMAKE, "--cores", "2", "--configfile", config, *args],
-        cwd=workdir, capture_output=True, text=True, timeout=900,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 

@@ -18,9 +18,16 @@ class FeatureClassifier(nn.Module):
     def __init__(self, feature_dim: int = 128):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Dropout(0.3), nn.Linear(32 * 7 * 7, feature_dim), nn.ReLU(),
+            nn.Conv2d(1, 16, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.3),
+            nn.Linear(32 * 7 * 7, feature_dim),
+            nn.ReLU(),
         )
         self.head = nn.Linear(feature_dim, NUM_CLASSES)
 
@@ -99,7 +106,9 @@ def train_classifier(
         settings={"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
     )
     io.write_json(info_path, info)
-    log.info("classifier: test accuracy %.4f, real-vs-real FID %.3f at n=%d", info["test_accuracy"], info["fid_floor"], n)
+    log.info(
+        "classifier: test accuracy %.4f, real-vs-real FID %.3f at n=%d", info["test_accuracy"], info["fid_floor"], n
+    )
     return info
 
 
@@ -113,5 +122,3 @@ def load_classifier(path: str) -> FeatureClassifier:
     classifier = FeatureClassifier()
     classifier.load_state_dict(io.load_torch(path))
     return classifier.eval()
-
-

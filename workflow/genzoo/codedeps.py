@@ -40,7 +40,7 @@ def _imported_files(path: Path, package_dir: Path) -> set[Path]:
 def module_closure(*modules: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
     """Files of the given modules (e.g. 'training') and of everything they import from the package."""
     pending = [_module_file(package_dir, name) for name in modules]
-    missing = [name for name, path in zip(modules, pending) if path is None]
+    missing = [name for name, path in zip(modules, pending, strict=True) if path is None]
     if missing:
         raise ValueError(f"no module {missing} in {package_dir}")
     pending.append(package_dir / "__init__.py")

@@ -3,7 +3,15 @@
 from .presets import PRESETS
 
 RUN_OVERRIDES = (
-    "epochs", "batch_size", "lr_g", "lr_d", "betas", "latent_dim", "seed", "checkpoint_every", "device",
+    "epochs",
+    "batch_size",
+    "lr_g",
+    "lr_d",
+    "betas",
+    "latent_dim",
+    "seed",
+    "checkpoint_every",
+    "device",
 )
 RUN_DEFAULTS = {"seed": 0, "checkpoint_every": 1, "device": "auto"}
 

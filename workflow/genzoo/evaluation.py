@@ -21,7 +21,8 @@ def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
     try:
         generator.load_state_dict(checkpoint["nets"]["generator"])
     except (KeyError, RuntimeError, TypeError) as error:
-        raise io.CheckpointError(f"{checkpoint_path}: not a generator checkpoint of run {run['name']} ({error})")
+        message = f"{checkpoint_path}: not a generator checkpoint of run {run['name']} ({error})"
+        raise io.CheckpointError(message) from error
     return generator.eval()
 
 
@@ -57,15 +58,29 @@ def evaluate_run(
         with torch.no_grad():
             fakes = data.to_unit_range(generator(noise), run["pixel_range"])
         fake_features, fake_probs = features_and_probs(classifier, fakes)
-        scores = {"fid": frechet_distance(real_features, fake_features), **class_coverage(fake_probs, coverage_threshold)}
+        scores = {
+            "fid": frechet_distance(real_features, fake_features),
+            **class_coverage(fake_probs, coverage_threshold),
+        }
         record = {
-            "run": run["name"], "epoch": epoch, **scores,
-            "n_generated": n, "n_real": n, "seed": seed, "coverage_threshold": coverage_threshold,
+            "run": run["name"],
+            "epoch": epoch,
+            **scores,
+            "n_generated": n,
+            "n_real": n,
+            "seed": seed,
+            "coverage_threshold": coverage_threshold,
             "fid_floor": classifier_info["fid_floor"],
-            "classifier_sha256": classifier_info["sha256"], "classifier_test_accuracy": classifier_info["test_accuracy"],
+            "classifier_sha256": classifier_info["sha256"],
+            "classifier_test_accuracy": classifier_info["test_accuracy"],
         }
         io.write_json(Path(metrics_dir) / f"epoch_{tag}.json", record)
         rows.append({k: v for k, v in record.items() if k != "class_histogram"})
-        log.info("epoch %d: FID %.3f, %d classes covered, KL to uniform %.3f",
-                 epoch, scores["fid"], scores["classes_covered"], scores["kl_to_uniform"])
+        log.info(
+            "epoch %d: FID %.3f, %d classes covered, KL to uniform %.3f",
+            epoch,
+            scores["fid"],
+            scores["classes_covered"],
+            scores["kl_to_uniform"],
+        )
     io.write_csv(metrics_csv, pd.DataFrame(rows))

@@ -31,5 +31,3 @@ def class_coverage(probs: np.ndarray, threshold: float) -> dict:
         "kl_to_uniform": float(math.log(NUM_CLASSES) + np.sum(nonzero * np.log(nonzero))),
         "class_histogram": [float(h) for h in histogram],
     }
-
-

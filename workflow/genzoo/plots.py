@@ -22,7 +22,7 @@ def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, titl
     steps, epochs = pd.read_csv(step_losses_csv), pd.read_csv(epoch_losses_csv)
     names = [c for c in steps.columns if c not in ("epoch", "step")]
     figure, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), squeeze=False)
-    for axis, name in zip(axes[0], names):
+    for axis, name in zip(axes[0], names, strict=True):
         axis.plot(steps["step"], steps[name], lw=0.5, alpha=0.35, label="per step")
         axis.plot(epochs["step"], epochs[name], marker="o", ms=3, label="epoch mean")
         axis.set(title=name, xlabel="step")

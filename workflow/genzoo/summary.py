@@ -42,7 +42,7 @@ def summarize(
     """metrics_csvs and info_paths are in the same run order; classifiers are keyed by their folder name."""
     classifiers = {Path(path).parent.name: json.loads(Path(path).read_text()) for path in classifier_info_paths}
     rows = []
-    for metrics_csv, info_path in zip(metrics_csvs, info_paths):
+    for metrics_csv, info_path in zip(metrics_csvs, info_paths, strict=True):
         info = json.loads(Path(info_path).read_text())
         rows.append(run_row(pd.read_csv(metrics_csv), info, classifiers[info["run"]["dataset"]]))
     table = pd.DataFrame(rows)

@@ -65,7 +65,7 @@ def step_simultaneous(nets, optimizers, real, run, device) -> dict[str, torch.Te
     g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
     d_grads = torch.autograd.grad(d_loss, d_params)
     for params, grads in ((g_params, g_grads), (d_params, d_grads)):
-        for param, grad in zip(params, grads):
+        for param, grad in zip(params, grads, strict=True):
             param.grad = grad
     optimizers["generator"].step()
     optimizers["discriminator"].step()
@@ -145,7 +145,9 @@ def loss_rows(epoch: int, steps_before: int, losses_per_step: dict[str, torch.Te
 
 def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, checkpoint: bool):
     tag = epoch_tag(epoch)
-    io.save_npy(samples_dir / f"epoch_{tag}.npy", to_uint8(generate(nets["generator"], fixed_noise), run["pixel_range"]))
+    io.save_npy(
+        samples_dir / f"epoch_{tag}.npy", to_uint8(generate(nets["generator"], fixed_noise), run["pixel_range"])
+    )
     if run["kind"] == "vae" and run["latent_dim"] == 2:
         decoded = generate(nets["generator"], manifold_latents().to(device))
         grid = to_uint8(decoded, run["pixel_range"]).reshape(MANIFOLD_SIZE, MANIFOLD_SIZE, *decoded.shape[-2:])
@@ -190,7 +192,13 @@ def train(
     saved = set(checkpoint_epochs(run))
     log.info(
         "run %s: preset %s on %s, %d images, batch %d, %d epochs, %d threads, parameters %s",
-        run["name"], run["preset"], device, n, batch_size, run["epochs"], torch.get_num_threads(),
+        run["name"],
+        run["preset"],
+        device,
+        n,
+        batch_size,
+        run["epochs"],
+        torch.get_num_threads(),
         {role: models.count_parameters(net) for role, net in nets.items()},
     )
 
@@ -199,7 +207,9 @@ def train(
     for epoch in range(1, run["epochs"] + 1):
         epoch_start = time.perf_counter()
         order = torch.randperm(n, generator=order_rng).to(device)
-        losses_per_step = run_epoch(step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device)
+        losses_per_step = run_epoch(
+            step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device
+        )
         check_finite(run, epoch, step, losses_per_step)
         step_rows += loss_rows(epoch, step, losses_per_step)
         step += batches_per_epoch
@@ -207,12 +217,18 @@ def train(
         seconds = time.perf_counter() - epoch_start
         means = {key: float(values.mean()) for key, values in losses_per_step.items()}
         images_seen = min(n, batches_per_epoch * batch_size)
-        epoch_rows.append({"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds})
+        epoch_rows.append(
+            {"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds}
+        )
         eta = (time.time() - started) / epoch * (run["epochs"] - epoch)
         log.info(
             "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
-            epoch, run["epochs"], "  ".join(f"{k}={v:.4f}" for k, v in means.items()),
-            images_seen / seconds, seconds, format_duration(eta),
+            epoch,
+            run["epochs"],
+            "  ".join(f"{k}={v:.4f}" for k, v in means.items()),
+            images_seen / seconds,
+            seconds,
+            format_duration(eta),
         )
     finished = time.time()
 

@@ -3,8 +3,8 @@
 import math
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
