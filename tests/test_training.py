@@ -93,7 +93,14 @@ def test_cuda_request_without_a_gpu_is_a_clear_error(monkeypatch):
 
 def train_tiny(run, train_path, out):
     return training.train(
-        run, str(train_path), out / "ckpt", out / "samples", out / "steps.csv", out / "epochs.csv", out / "info.json"
+        run,
+        str(train_path),
+        out / "ckpt",
+        out / "samples",
+        out / "steps.csv",
+        out / "epochs.csv",
+        out / "info.json",
+        resume_dir=out / "resume",
     )
 
 

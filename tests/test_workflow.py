@@ -108,7 +108,8 @@ def test_every_run_logs_each_epoch_and_records_provenance(finished, run):
     for epoch in range(1, EPOCHS[run] + 1):
         assert re.search(rf"epoch {epoch}/{EPOCHS[run]} .* img/s .* ETA", log)
     info = json.loads((finished / f"results/runs/{run}/train_info.json").read_text())
-    assert info["run"]["name"] == run and info["device"] == "cpu"
+    assert info["run"]["name"] == run and info["device"] == "cpu" and info["resumed_after_epoch"] == 0
+    assert not (finished / f"results/runs/{run}/resume").exists()
     assert info["versions"]["torch"] and info["versions"]["snakemake"]
     losses = pd.read_csv(finished / f"results/runs/{run}/losses_epochs.csv")
     assert len(losses) == EPOCHS[run] and np.isfinite(losses.drop(columns="epoch").to_numpy()).all()
@@ -187,3 +188,34 @@ def test_bad_config_stops_before_any_job_with_a_named_error(fresh, change, messa
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (fresh / "results").exists()
+
+
+def test_a_killed_training_job_resumes_when_snakemake_runs_again(repo, tmp_path):
+    """As when a cluster job hits its walltime: the job dies, Snakemake fails, the next invocation resumes."""
+    workdir = copy_workflow(repo, tmp_path)
+    one_run = {
+        "datasets": {"mnist-5k": {"source": "mnist-5k", "test_size": 200, "train_subset": 512}},
+        "runs": {"slow": {"dataset": "mnist-5k", "preset": "pytorch-gan", "epochs": 4, "batch_size": 4}},
+    }
+    (workdir / "config" / "slow.yaml").write_text(yaml.safe_dump(one_run))
+    target = "results/runs/slow/train_info.json"
+    command = [*SNAKEMAKE, target, "--cores", "1", "--configfile", "config/slow.yaml"]
+    state = workdir / "results/runs/slow/resume/state.pt"
+    first = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while not state.exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    job = subprocess.run(["pgrep", "-f", f"{workdir}/.snakemake/scripts/.*train.py"], capture_output=True, text=True)
+    for pid in job.stdout.split():
+        os.kill(int(pid), 9)
+    first.wait(timeout=120)
+    assert first.returncode != 0 and job.stdout.strip(), first.stdout.read()[-3000:]
+    assert not (workdir / target).exists()
+
+    second = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-3000:]
+    info = json.loads((workdir / target).read_text())
+    assert info["resumed_after_epoch"] >= 1
+    assert "resuming after epoch" in (workdir / "results/logs/train/slow.log").read_text()
+    assert sorted(p.name for p in (workdir / "results/runs/slow/checkpoints").iterdir())[-1] == "epoch_0004.pt"
+    assert not (workdir / "results/runs/slow/resume").exists()

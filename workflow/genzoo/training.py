@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from . import data, io, losses, models, runtime
+from . import data, io, losses, models, resume, runtime
 from .config import checkpoint_epochs, epoch_tag
 
 log = logging.getLogger(__name__)
@@ -165,16 +165,20 @@ def train(
     step_losses_path: str,
     epoch_losses_path: str,
     info_path: str,
+    resume_dir: str,
     threads: int = 1,
 ) -> dict:
-    """Trains one run; writes checkpoints, fixed-noise samples per epoch, loss tables and a provenance JSON."""
+    """Trains one run, resuming from resume_dir after the last completed epoch when a matching state is there.
+
+    Writes checkpoints, fixed-noise samples per epoch, loss tables and a provenance JSON.
+    """
     import pandas as pd
 
     device = runtime.resolve_device(run["device"])
     runtime.configure_torch(device, threads)
-    checkpoints_dir, samples_dir = Path(checkpoints_dir), Path(samples_dir)
-    checkpoints_dir.mkdir(parents=True, exist_ok=True)
-    samples_dir.mkdir(parents=True, exist_ok=True)
+    resume_dir = Path(resume_dir)
+    key = resume.resume_key(run, train_path)
+    state = resume.start(resume_dir, key)
 
     torch.manual_seed(run["seed"])
     images, _ = data.load_split(train_path, device, run["pixel_range"])
@@ -189,6 +193,7 @@ def train(
     batches_per_epoch = n // batch_size if run["drop_last"] else math.ceil(n / batch_size)
     if batches_per_epoch == 0:
         raise ValueError(f"run {run['name']}: batch_size {batch_size} exceeds the {n} training images")
+    images_seen = min(n, batches_per_epoch * batch_size)
     saved = set(checkpoint_epochs(run))
     log.info(
         "run %s: preset %s on %s, %d images, batch %d, %d epochs, %d threads, parameters %s",
@@ -202,9 +207,14 @@ def train(
         {role: models.count_parameters(net) for role, net in nets.items()},
     )
 
-    step_rows, epoch_rows, step = [], [], 0
+    done, step, step_rows, epoch_rows = 0, 0, [], []
+    if state is not None:
+        resume.restore(state, nets, optimizers, order_rng)
+        done, step, step_rows, epoch_rows = state["epoch"], state["step"], state["step_rows"], state["epoch_rows"]
+        log.info("run %s: resuming after epoch %d of %d (step %d)", run["name"], done, run["epochs"], step)
+
     started = time.time()
-    for epoch in range(1, run["epochs"] + 1):
+    for epoch in range(done + 1, run["epochs"] + 1):
         epoch_start = time.perf_counter()
         order = torch.randperm(n, generator=order_rng).to(device)
         losses_per_step = run_epoch(
@@ -213,14 +223,24 @@ def train(
         check_finite(run, epoch, step, losses_per_step)
         step_rows += loss_rows(epoch, step, losses_per_step)
         step += batches_per_epoch
-        save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, epoch in saved)
+        save_epoch_outputs(
+            run,
+            nets,
+            fixed_noise,
+            epoch,
+            step,
+            device,
+            resume_dir / "checkpoints",
+            resume_dir / "samples",
+            epoch in saved,
+        )
         seconds = time.perf_counter() - epoch_start
         means = {key: float(values.mean()) for key, values in losses_per_step.items()}
-        images_seen = min(n, batches_per_epoch * batch_size)
         epoch_rows.append(
             {"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds}
         )
-        eta = (time.time() - started) / epoch * (run["epochs"] - epoch)
+        resume.save_state(resume_dir, key, epoch, step, nets, optimizers, order_rng, step_rows, epoch_rows)
+        eta = (time.time() - started) / (epoch - done) * (run["epochs"] - epoch)
         log.info(
             "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
             epoch,
@@ -232,17 +252,20 @@ def train(
         )
     finished = time.time()
 
+    resume.publish(resume_dir, Path(checkpoints_dir), Path(samples_dir))
     io.write_csv(step_losses_path, pd.DataFrame(step_rows))
     io.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
     info = io.provenance(
         run=run,
         device=str(device),
         threads=torch.get_num_threads(),
+        resumed_after_epoch=done,
         train_started=started,
         train_finished=finished,
         train_seconds=finished - started,
         images_per_s=run["epochs"] * images_seen / sum(row["seconds"] for row in epoch_rows),
     )
     io.write_json(info_path, info)
+    resume.finish(resume_dir)
     log.info("run %s finished in %s", run["name"], format_duration(finished - started))
     return info

@@ -12,6 +12,8 @@ rule train:
         "results/logs/train/{run}.log",
     params:
         run=lambda wildcards: RUNS[wildcards.run],
+        # Not an output: Snakemake would delete it before a rerun, and with it the state to resume from.
+        resume_dir=lambda wildcards: f"results/runs/{wildcards.run}/resume",
     threads: config["training"]["threads"]
     resources:
         mem_mb=4000,

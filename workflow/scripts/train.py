@@ -12,5 +12,6 @@ training.train(
     step_losses_path=snakemake.output.step_losses,
     epoch_losses_path=snakemake.output.epoch_losses,
     info_path=snakemake.output.info,
+    resume_dir=snakemake.params.resume_dir,
     threads=snakemake.threads,
 )
