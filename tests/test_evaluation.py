@@ -81,3 +81,32 @@ def test_classifier_reaches_usable_accuracy_and_records_its_hash(mnist_5k_splits
 
     images, labels = data.load_split(mnist_5k_splits["test"])
     assert classifier.test_accuracy(reloaded, images, labels) == pytest.approx(info["test_accuracy"])
+
+
+def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, tmp_path):
+    from genzoo import config, evaluation, io, models
+
+    cfg = {"datasets": {"d": {}}, "runs": {"r": {"dataset": "d", "preset": "pytorch-gan", "epochs": 1}}}
+    run = config.resolve_run(cfg, "r")
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    (tmp_path / "ckpt").mkdir()
+    io.save_torch(tmp_path / "ckpt" / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
+    classifier.train_classifier(
+        train_path=mnist_5k_splits["train"],
+        test_path=mnist_5k_splits["test"],
+        model_path=tmp_path / "clf.pt",
+        info_path=tmp_path / "clf.json",
+        epochs=1,
+        batch_size=128,
+        lr=1e-3,
+        seed=0,
+        n_samples=300,
+    )
+    for attempt in ("a", "b"):
+        evaluation.evaluate_run(
+            run, tmp_path / "ckpt", tmp_path / "clf.pt", tmp_path / "clf.json", mnist_5k_splits["test"],
+            tmp_path / attempt, tmp_path / f"{attempt}.csv", n_samples=300, seed=5, coverage_threshold=0.025,
+        )  # fmt: skip
+    assert (tmp_path / "a" / "epoch_0001.json").read_bytes() == (tmp_path / "b" / "epoch_0001.json").read_bytes()
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

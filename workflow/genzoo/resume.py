@@ -55,7 +55,9 @@ def load_state(path: Path, key: str) -> dict | None:
     return state
 
 
-def save_state(resume_dir: Path, key: str, epoch: int, step: int, nets, optimizers, order_rng, step_rows, epoch_rows):
+def save_state(
+    resume_dir: Path, key: str, epoch: int, step: int, nets, optimizers, order_rng, fixed_noise, step_rows, epoch_rows
+):
     """Everything the next epoch depends on, RNG states included (as tensors, for weights-only loading)."""
     state = {
         "key": key,
@@ -66,13 +68,15 @@ def save_state(resume_dir: Path, key: str, epoch: int, step: int, nets, optimize
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "order_rng": order_rng.get_state(),
+        "fixed_noise": fixed_noise.cpu(),
         "step_rows": step_rows,
         "epoch_rows": epoch_rows,
     }
     io.save_torch(resume_dir / STATE_FILE, state)
 
 
-def restore(state: dict, nets, optimizers, order_rng) -> None:
+def restore(state: dict, nets, optimizers, order_rng) -> torch.Tensor:
+    """Puts the saved state back in place; returns the run's fixed noise (on the CPU)."""
     for role, net in nets.items():
         net.load_state_dict(state["nets"][role])
     for name, optimizer in optimizers.items():
@@ -81,6 +85,7 @@ def restore(state: dict, nets, optimizers, order_rng) -> None:
     if state["cuda_rng"]:
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     order_rng.set_state(state["order_rng"])
+    return state["fixed_noise"]
 
 
 def publish(resume_dir: Path, checkpoints_dir: Path, samples_dir: Path) -> None:

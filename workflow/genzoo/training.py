@@ -209,7 +209,7 @@ def train(
 
     done, step, step_rows, epoch_rows = 0, 0, [], []
     if state is not None:
-        resume.restore(state, nets, optimizers, order_rng)
+        fixed_noise = resume.restore(state, nets, optimizers, order_rng).to(device)
         done, step, step_rows, epoch_rows = state["epoch"], state["step"], state["step_rows"], state["epoch_rows"]
         log.info("run %s: resuming after epoch %d of %d (step %d)", run["name"], done, run["epochs"], step)
 
@@ -239,7 +239,7 @@ def train(
         epoch_rows.append(
             {"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds}
         )
-        resume.save_state(resume_dir, key, epoch, step, nets, optimizers, order_rng, step_rows, epoch_rows)
+        resume.save_state(resume_dir, key, epoch, step, nets, optimizers, order_rng, fixed_noise, step_rows, epoch_rows)
         eta = (time.time() - started) / (epoch - done) * (run["epochs"] - epoch)
         log.info(
             "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
