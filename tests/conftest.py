@@ -21,3 +21,18 @@ def mnist_5k_splits(tmp_path_factory):
     data.fetch("mnist-5k", root / "raw")
     stats = data.normalize("mnist-5k", root / "raw", root / "train.pt", root / "test.pt", root / "stats.json", 1000, 0)
     return {"root": root, "train": root / "train.pt", "test": root / "test.pt", "stats": stats}
+
+
+@pytest.fixture(scope="session")
+def first_train_images(mnist_5k_splits, tmp_path_factory):
+    """Makes a split file of the first n embedded training digits: first_train_images(n) -> path."""
+    from genzoo import data, io
+
+    images, labels = data.load_split(mnist_5k_splits["train"])
+
+    def make(count: int) -> Path:
+        path = tmp_path_factory.mktemp(f"first-{count}") / "train.pt"
+        io.save_torch(path, {"images": images[:count], "labels": labels[:count]})
+        return path
+
+    return make

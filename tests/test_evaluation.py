@@ -61,29 +61,37 @@ def test_random_shift_moves_pixels_without_wrapping():
     assert all(s[0, 0, 27, 27] == 0.0 for s in shifted)  # nothing wraps around the edge
 
 
-def test_classifier_reaches_usable_accuracy_and_records_its_hash(mnist_5k_splits, tmp_path):
+@pytest.fixture(scope="module")
+def trained_classifier(mnist_5k_splits, tmp_path_factory):
+    """A classifier trained for 2 epochs on the embedded digits: (model path, info path, info)."""
+    folder = tmp_path_factory.mktemp("classifier")
     info = classifier.train_classifier(
         train_path=mnist_5k_splits["train"],
         test_path=mnist_5k_splits["test"],
-        model_path=tmp_path / "clf.pt",
-        info_path=tmp_path / "clf.json",
+        model_path=folder / "clf.pt",
+        info_path=folder / "clf.json",
         epochs=2,
         batch_size=64,
         lr=1e-3,
         seed=0,
         n_samples=500,
     )
+    return folder / "clf.pt", folder / "clf.json", info
+
+
+def test_classifier_reaches_usable_accuracy_and_records_its_hash(mnist_5k_splits, trained_classifier):
+    from genzoo import data
+
+    model_path, _, info = trained_classifier
     assert info["test_accuracy"] > 0.9
     assert len(info["sha256"]) == 64 and info["fid_floor_samples"] == 500
     assert math.isfinite(info["fid_floor"]) and info["fid_floor"] >= 0
-    reloaded = classifier.load_classifier(tmp_path / "clf.pt")
-    from genzoo import data
-
     images, labels = data.load_split(mnist_5k_splits["test"])
+    reloaded = classifier.load_classifier(model_path)
     assert classifier.test_accuracy(reloaded, images, labels) == pytest.approx(info["test_accuracy"])
 
 
-def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, tmp_path):
+def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, trained_classifier, tmp_path):
     from genzoo import config, evaluation, io, models
 
     cfg = {"datasets": {"d": {}}, "runs": {"r": {"dataset": "d", "preset": "pytorch-gan", "epochs": 1}}}
@@ -92,20 +100,10 @@ def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, t
     nets = models.build(run["architecture"], run["latent_dim"])
     (tmp_path / "ckpt").mkdir()
     io.save_torch(tmp_path / "ckpt" / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
-    classifier.train_classifier(
-        train_path=mnist_5k_splits["train"],
-        test_path=mnist_5k_splits["test"],
-        model_path=tmp_path / "clf.pt",
-        info_path=tmp_path / "clf.json",
-        epochs=1,
-        batch_size=128,
-        lr=1e-3,
-        seed=0,
-        n_samples=300,
-    )
+    model_path, info_path, _ = trained_classifier
     for attempt in ("a", "b"):
         evaluation.evaluate_run(
-            run, tmp_path / "ckpt", tmp_path / "clf.pt", tmp_path / "clf.json", mnist_5k_splits["test"],
+            run, tmp_path / "ckpt", model_path, info_path, mnist_5k_splits["test"],
             tmp_path / attempt, tmp_path / f"{attempt}.csv", n_samples=300, seed=5, coverage_threshold=0.025,
         )  # fmt: skip
     assert (tmp_path / "a" / "epoch_0001.json").read_bytes() == (tmp_path / "b" / "epoch_0001.json").read_bytes()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from genzoo import config, data, io, resume, training
+from genzoo import config, io, resume, training
 
 TESTS = Path(__file__).resolve().parent
 WORKFLOW = TESTS.parent / "workflow"
@@ -47,12 +47,9 @@ def train_in_process(train_path, root) -> dict:
 
 
 @pytest.fixture(scope="module")
-def train_path(tmp_path_factory, mnist_5k_splits):
+def train_path(first_train_images):
     """960 digits, so that an epoch (120 steps) lasts long enough to be killed in the middle."""
-    images, labels = data.load_split(mnist_5k_splits["train"])
-    path = tmp_path_factory.mktemp("resume") / "train.pt"
-    io.save_torch(path, {"images": images[:960], "labels": labels[:960]})
-    return path
+    return first_train_images(960)
 
 
 def digest(path) -> str:

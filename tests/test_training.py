@@ -15,12 +15,8 @@ def tiny_run(preset: str, **overrides) -> dict:
 
 
 @pytest.fixture(scope="module")
-def tiny_train(tmp_path_factory, mnist_5k_splits):
-    """The first 96 embedded training digits, as a split file."""
-    images, labels = data.load_split(mnist_5k_splits["train"])
-    path = tmp_path_factory.mktemp("tiny") / "train.pt"
-    io.save_torch(path, {"images": images[:96], "labels": labels[:96]})
-    return path
+def tiny_train(first_train_images):
+    return first_train_images(96)
 
 
 @pytest.mark.parametrize("preset", ["pytorch-gan", "tf-dcgan", "dlwp-vae"])
