@@ -100,7 +100,7 @@ def train_classifier(
     real_test, _ = features_and_probs(classifier, test_images[:n])
     info = io.provenance(
         test_accuracy=test_accuracy(classifier, test_images, test_labels),
-        sha256=io.sha256_file(model_path),
+        sha256=io.file_hash(model_path),
         fid_floor=frechet_distance(real_train, real_test),
         fid_floor_samples=n,
         settings={"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},

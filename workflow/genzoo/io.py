@@ -90,8 +90,9 @@ def load_torch(path: str | os.PathLike, map_location="cpu") -> Any:
         raise CheckpointError(f"cannot load {path}: not a valid weights-only torch file ({error})") from error
 
 
-def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+def file_hash(path: str | os.PathLike, algorithm: str = "sha256", chunk_size: int = 1 << 20) -> str:
+    """Hex digest of a file, read in chunks (datasets can be larger than memory wants)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(chunk_size), b""):
             digest.update(chunk)

@@ -25,7 +25,7 @@ OUTPUT_FOLDERS = ("checkpoints", "samples")
 def resume_key(run: dict, train_path: str | Path) -> str:
     """What a state must match to be resumed: the run's settings, its training data and the training code."""
     digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode())
-    digest.update(io.sha256_file(train_path).encode())
+    digest.update(io.file_hash(train_path).encode())
     for path in codedeps.module_closure("training"):
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()
