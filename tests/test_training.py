@@ -9,7 +9,9 @@ from genzoo import config, data, io, losses, models, runtime, training
 
 
 def tiny_run(preset: str, **overrides) -> dict:
-    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": {"dataset": "d", "preset": preset, **overrides}}}
+    """A resolved run on the CPU (unless overridden), where results are bit-reproducible."""
+    run = {"dataset": "d", "preset": preset, "device": "cpu", **overrides}
+    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": run}}
     config.check_config(cfg)
     return config.resolve_run(cfg, "r")
 
@@ -153,3 +155,72 @@ def test_divergent_training_stops_with_a_named_error_and_no_provenance(tiny_trai
     with pytest.raises(FloatingPointError, match=r"run r: \w+ is (nan|inf|-inf) at epoch \d+, step \d+"):
         train_tiny(run, tiny_train, tmp_path)
     assert not (tmp_path / "info.json").exists()
+
+
+def conv_output_dtypes(net: torch.nn.Module) -> set[torch.dtype]:
+    """Records the dtype each convolution or linear layer computes in, during the next forward pass."""
+    seen = set()
+    for module in net.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+            module.register_forward_hook(lambda _m, _i, output: seen.add(output.dtype))
+    return seen
+
+
+def one_step_losses(run: dict, real: torch.Tensor) -> tuple[dict[str, float], set[torch.dtype]]:
+    torch.manual_seed(0)
+    nets = training.build_nets(run, torch.device("cpu"))
+    dtypes = conv_output_dtypes(nets["generator"])
+    cpu = torch.device("cpu")
+    step_losses = training.STEPS[run["update_order"]](nets, training.make_optimizers(run, nets), real, run, cpu)
+    return {key: float(value) for key, value in step_losses.items()}, dtypes
+
+
+@pytest.mark.parametrize("preset", ["tf-dcgan", "dlwp-vae"])
+def test_bf16_runs_the_networks_in_bf16_and_stays_close_to_fp32(preset):
+    run = tiny_run(preset)
+    low, high = data.PIXEL_RANGES[run["pixel_range"]]
+    real = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * (high - low) + low
+    fp32, fp32_dtypes = one_step_losses(run, real)
+    bf16, bf16_dtypes = one_step_losses(tiny_run(preset, precision="bf16"), real)
+    assert fp32_dtypes == {torch.float32} and bf16_dtypes == {torch.bfloat16}
+    assert fp32.keys() == bf16.keys()
+    for key in fp32:
+        assert math.isfinite(bf16[key]) and bf16[key] == pytest.approx(fp32[key], rel=0.05, abs=0.05), key
+    assert any(bf16[key] != fp32[key] for key in fp32)
+
+
+def test_compiled_networks_match_eager_ones_and_keep_their_checkpoint_keys():
+    run, compiled_run = tiny_run("dlwp-vae"), tiny_run("dlwp-vae", compile=True)
+    real = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+    eager, _ = one_step_losses(run, real)
+    compiled, _ = one_step_losses(compiled_run, real)
+    assert compiled == pytest.approx(eager, rel=1e-4)
+    plain = training.build_nets(run, torch.device("cpu"))
+    for role, net in training.build_nets(compiled_run, torch.device("cpu")).items():
+        assert list(net.state_dict()) == list(plain[role].state_dict())
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="the CUDA path needs a GPU")
+
+
+@cuda
+@pytest.mark.parametrize(
+    "options", [{}, {"cuda_graph": True}, {"precision": "bf16"}, {"precision": "bf16", "compile": True}]
+)
+@pytest.mark.parametrize("preset", ["pytorch-gan", "tf-dcgan", "dlwp-vae"])
+def test_cuda_training_writes_checkpoints_the_cpu_reproduces(preset, options, tiny_train, tmp_path):
+    import numpy as np
+    from genzoo import evaluation
+
+    run = tiny_run(preset, epochs=2, batch_size=32, device="cuda", **options)
+    info = train_tiny(run, tiny_train, tmp_path)
+    assert info["device"] == "cuda" and info["run"]["precision"] == options.get("precision", "fp32")
+    # 6 steps; with cuda_graph: 3 eager, then one capture and two replays, each on fresh noise.
+    step_losses = pd.read_csv(tmp_path / "steps.csv").drop(columns=["epoch", "step"])
+    assert len(step_losses) == 6 and all(step_losses[key].nunique() == 6 for key in step_losses)
+    saved = np.load(tmp_path / "samples" / "epoch_0002.npy")
+    generator = evaluation.load_generator(run, tmp_path / "ckpt" / "epoch_0002.pt")
+    noise = training.sample_noise(run["n_fixed"], run, torch.device("cpu"), torch.Generator().manual_seed(run["seed"]))
+    on_cpu = training.to_uint8(generator(noise), run["pixel_range"]).astype(int)
+    assert saved.shape == on_cpu.shape and saved.std() > 0
+    assert np.abs(saved - on_cpu).mean() < 0.5 and np.abs(saved - on_cpu).max() <= 8

@@ -12,8 +12,18 @@ RUN_OVERRIDES = (
     "seed",
     "checkpoint_every",
     "device",
+    "precision",
+    "compile",
+    "cuda_graph",
 )
-RUN_DEFAULTS = {"seed": 0, "checkpoint_every": 1, "device": "auto"}
+RUN_DEFAULTS = {
+    "seed": 0,
+    "checkpoint_every": 1,
+    "device": "auto",
+    "precision": "fp32",
+    "compile": False,
+    "cuda_graph": False,
+}
 
 
 class ConfigError(ValueError):

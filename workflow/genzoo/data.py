@@ -190,9 +190,13 @@ PIXEL_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 def load_split(path: str | Path, device="cpu", pixel_range: str = "sigmoid"):
     """Returns (images, labels) on the device, images rescaled from [0, 1] to the preset's range."""
     data = io.load_torch(path)
-    images, labels = data["images"].to(device), data["labels"].to(device)
+    return from_unit_range(data["images"].to(device), pixel_range), data["labels"].to(device)
+
+
+def from_unit_range(images, pixel_range: str):
+    """Maps images from [0, 1] to a preset's pixel range."""
     low, high = PIXEL_RANGES[pixel_range]
-    return images * (high - low) + low, labels
+    return images * (high - low) + low
 
 
 def to_unit_range(images, pixel_range: str):
