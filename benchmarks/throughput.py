@@ -1,0 +1,199 @@
+"""Training throughput of each preset: the workflow's loop next to the loop of the reference projects.
+
+    python benchmarks/throughput.py [--presets pytorch-gan,tf-dcgan] [--device cpu|cuda] [--threads 1]
+        [--images 4000] [--batch-size N] [--variants fp32 bf16 fp32+compile] [--workers 0] [--repeats 2]
+
+Workflow loop: what the train rule runs (genzoo.training): the split already on the device as one tensor,
+batches gathered by index, fused Adam; a variant sets the run options `precision`, `compile` and
+(on CUDA) `cuda_graph`.
+Reference loop: the same networks, step functions and seed, fed the way eriklindernoren/PyTorch-GAN and
+pytorch/examples feed them: torchvision's MNIST dataset over IDX files, per-item PIL transforms
+(Resize, ToTensor, Normalize), a shuffling DataLoader, each batch copied to the device, and
+torch.optim.Adam with its default implementation, in fp32.
+
+Both loops see the same images: the split from `--train` (written by the workflow's normalize rule),
+repeated or cut to `--images`. After a few warm-up steps, each loop runs `--repeats` full epochs;
+images/s is the best epoch. The last table says how many times faster the workflow loop is.
+"""
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+from genzoo import config, data, runtime, training  # noqa: E402
+from genzoo.presets import PRESETS  # noqa: E402
+
+WARMUP_STEPS = 3
+
+
+def resolve(preset: str, **options) -> dict:
+    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {preset: {"dataset": "d", "preset": preset, **options}}}
+    config.check_config(cfg)
+    return config.resolve_run(cfg, preset)
+
+
+def tiled(images: torch.Tensor, labels: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The split repeated (or cut) to n images, so an epoch can have the size of full MNIST."""
+    index = torch.arange(n) % images.shape[0]
+    return images[index], labels[index]
+
+
+def write_idx(path: Path, array: torch.Tensor) -> None:
+    array = array.to(torch.uint8).contiguous()
+    header = bytes([0, 0, 8, array.dim()]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.numpy().tobytes())
+
+
+def reference_dataset(root: Path, images: torch.Tensor, labels: torch.Tensor, pixel_range: str):
+    """torchvision's MNIST class over IDX files of these images, with the references' per-item transforms."""
+    from torchvision import datasets, transforms
+
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    pixels = (images * 255).round().squeeze(1)
+    for split, (image_file, label_file) in data.IDX_FILES.items():
+        keep = slice(None) if split == "train" else slice(0, 10)
+        write_idx(raw / image_file, pixels[keep])
+        write_idx(raw / label_file, labels[keep])
+    steps = [transforms.Resize(images.shape[-1]), transforms.ToTensor()]
+    if pixel_range == "tanh":
+        steps.append(transforms.Normalize([0.5], [0.5]))
+    return datasets.MNIST(str(root), train=True, transform=transforms.Compose(steps))
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def best_images_per_s(epoch, repeats: int, device: torch.device) -> tuple[float, float]:
+    """(images/s, seconds) of the fastest of `repeats` epochs, after a few warm-up steps."""
+    epoch(WARMUP_STEPS)
+    sync(device)
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        images = epoch(None)
+        sync(device)
+        best = min(best, time.perf_counter() - started)
+    return images / best, best
+
+
+def workflow_epoch(run: dict, images: torch.Tensor, device: torch.device, channels_last: bool | None):
+    torch.manual_seed(run["seed"])
+    nets = training.build_nets(run, device, channels_last)
+    optimizers = training.make_optimizers(run, nets)
+    step_fn = training.step_function(run, device)
+    n, batch = images.shape[0], run["batch_size"]
+    batches = n // batch if run["drop_last"] else math.ceil(n / batch)
+    order_rng = torch.Generator().manual_seed(run["seed"] + 1)
+
+    def epoch(max_steps: int | None) -> int:
+        steps = batches if max_steps is None else min(batches, max_steps)
+        order = torch.randperm(n, generator=order_rng).to(device)
+        training.run_epoch(step_fn, nets, optimizers, images, order, batch, steps, run, device)
+        return min(n, steps * batch)
+
+    return epoch
+
+
+def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
+    torch.manual_seed(run["seed"])
+    run = {**run, "cuda_graph": False}
+    nets = training.build_nets(run, device, channels_last=False)
+    optimizers = training.make_optimizers(run, nets, fused=None)  # None: torch's default implementation
+    step_fn = training.STEPS[run["update_order"]]
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=run["batch_size"], shuffle=True, drop_last=run["drop_last"], num_workers=workers
+    )
+
+    def epoch(max_steps: int | None) -> int:
+        seen = 0
+        for index, (batch, _) in enumerate(loader):
+            if max_steps is not None and index == max_steps:
+                break
+            step_fn(nets, optimizers, batch.to(device), run, device)
+            seen += batch.shape[0]
+        return seen
+
+    return epoch
+
+
+def parse_variant(variant: str) -> tuple[dict, bool | None]:
+    """'bf16+compile' -> run options {'precision': 'bf16', 'compile': True, ...}, and the channels_last
+    choice. On CUDA, '+nchw' turns channels_last off and '+graph' replays each step as a CUDA graph."""
+    precision, *flags = variant.split("+")
+    if precision not in ("fp32", "bf16") or set(flags) - {"compile", "nchw", "graph"}:
+        raise SystemExit(f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +graph")
+    options = {"precision": precision, "compile": "compile" in flags, "cuda_graph": "graph" in flags}
+    return options, (False if "nchw" in flags else None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--presets", default=",".join(PRESETS), help="comma-separated preset names")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the workflow's default is 1)")
+    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist-5k" / "train.pt")
+    parser.add_argument("--images", type=int, help="images per epoch (default: the split's size)")
+    parser.add_argument("--batch-size", type=int, help="default: each preset's own")
+    parser.add_argument("--variants", nargs="+", default=["fp32"], help="workflow loop variants: fp32, bf16+compile…")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0], help="reference DataLoader num_workers")
+    parser.add_argument("--repeats", type=int, default=2, help="timed epochs per loop")
+    args = parser.parse_args()
+
+    if not args.train.exists():
+        sys.exit(f"{args.train} not found: run `snakemake --cores 1 {args.train.relative_to(REPO)}` first")
+    presets = args.presets.split(",")
+    unknown = [name for name in presets if name not in PRESETS]
+    if unknown:
+        sys.exit(f"--presets: unknown {', '.join(unknown)}; known: {', '.join(PRESETS)}")
+    device = runtime.resolve_device(args.device)
+    runtime.configure_torch(device, args.threads)
+    images01, labels = data.load_split(args.train)
+    images01, labels = tiled(images01, labels, args.images or images01.shape[0])
+    print(
+        f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else os.cpu_count()} CPUs), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {images01.shape[0]} images per epoch"
+    )
+
+    rows = []
+
+    def record(preset: str, run: dict, loop: str, epoch) -> None:
+        speed, seconds = best_images_per_s(epoch, args.repeats, device)
+        rows.append((preset, run["batch_size"], loop, speed, seconds))
+        print(f"  {preset:<14} {loop:<26} {speed:10.0f} img/s  {seconds:7.2f} s/epoch", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="genzoo-throughput-") as root:
+        for preset in presets:
+            batch = {"batch_size": args.batch_size} if args.batch_size else {}
+            reference_run = resolve(preset, **batch)
+            images = data.from_unit_range(images01, reference_run["pixel_range"]).to(device)
+            dataset = reference_dataset(Path(root) / preset, images01, labels, reference_run["pixel_range"])
+            for workers in args.workers:
+                epoch = reference_epoch(reference_run, dataset, device, workers)
+                record(preset, reference_run, f"reference, {workers} workers", epoch)
+            for variant in args.variants:
+                options, channels_last = parse_variant(variant)
+                run = resolve(preset, **batch, **options)
+                record(preset, run, f"workflow, {variant}", workflow_epoch(run, images, device, channels_last))
+
+    n = images01.shape[0]
+    print(f"\n| preset | batch | loop | images/s | s/epoch ({n} images) | × reference ({args.workers[0]} workers) |")
+    print("|---|---:|---|---:|---:|---:|")
+    for preset, batch, loop, speed, seconds in rows:
+        reference = next(r[3] for r in rows if r[0] == preset and r[2].startswith("reference"))
+        print(f"| {preset} | {batch} | {loop} | {speed:,.0f} | {seconds:.2f} | {speed / reference:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
