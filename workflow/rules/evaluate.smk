@@ -8,6 +8,8 @@ rule train_classifier:
         info="results/classifiers/{dataset}/classifier.json",
     log:
         "results/logs/train_classifier/{dataset}.log",
+    benchmark:
+        "results/benchmarks/train_classifier/{dataset}.tsv"
     params:
         settings=config["classifier"],
         n_samples=config["evaluation"]["n_samples"],
@@ -33,6 +35,8 @@ rule evaluate:
         csv="results/runs/{run}/metrics.csv",
     log:
         "results/logs/evaluate/{run}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{run}.tsv"
     params:
         generator=generator_spec,
         settings=config["evaluation"],

@@ -6,6 +6,8 @@ rule render_frame:
         "results/runs/{run}/frames/epoch_{epoch}.png",
     log:
         "results/logs/render_frame/{run}/epoch_{epoch}.log",
+    benchmark:
+        "results/benchmarks/render_frame/{run}/epoch_{epoch}.tsv"
     params:
         title=lambda wildcards: f"{wildcards.run} ({RUNS[wildcards.run]['preset']})  epoch {int(wildcards.epoch)}",
         scale=config["render"]["scale"],
@@ -41,6 +43,8 @@ rule gif:
         "results/runs/{run}/samples.gif",
     log:
         "results/logs/gif/{run}.log",
+    benchmark:
+        "results/benchmarks/gif/{run}.tsv"
     params:
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],

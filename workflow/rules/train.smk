@@ -10,6 +10,8 @@ rule train:
         info="results/runs/{run}/train_info.json",
     log:
         "results/logs/train/{run}.log",
+    benchmark:
+        "results/benchmarks/train/{run}.tsv"
     params:
         run=lambda wildcards: RUNS[wildcards.run],
         # Not an output: Snakemake would delete it before a rerun, and with it the state to resume from.
