@@ -2,6 +2,7 @@
 # make test  - the test suite
 # make lint  - ruff (style, imports, likely bugs) and snakemake --lint
 # make dag   - the rule graph as an SVG (needs Graphviz's `dot`)
+# make bench - throughput against the reference loops, the whole pipeline's timings, dry-run times
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -31,7 +32,10 @@ dag: $(STAMP)
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/snakemake --cores 1 --quiet rules results/data/mnist-5k/train.pt
+	$(BIN)/python benchmarks/throughput.py --variants fp32 bf16
+	dir=$$(mktemp -d) && $(BIN)/python benchmarks/pipeline.py --keep $$dir && \
+		$(BIN)/python benchmarks/dryrun.py --finished $$dir && rm -rf $$dir
 
 clean:
 	rm -rf results .snakemake

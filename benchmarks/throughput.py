@@ -161,8 +161,9 @@ def main() -> None:
     runtime.configure_torch(device, args.threads)
     images01, labels = data.load_split(args.train)
     images01, labels = tiled(images01, labels, args.images or images01.shape[0])
+    hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"{os.cpu_count()} CPUs"
     print(
-        f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else os.cpu_count()} CPUs), "
+        f"device {device} ({hardware}), "
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {images01.shape[0]} images per epoch"
     )
 

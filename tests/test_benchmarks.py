@@ -1,0 +1,75 @@
+"""The benchmark scripts keep working and compare like with like (their figures are not asserted)."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def throughput(repo):
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import throughput
+
+    return throughput
+
+
+def test_reference_dataset_yields_the_workflows_images(throughput, mnist_5k_splits, tmp_path):
+    """The reference loop's per-item PIL transforms must produce the tensors the workflow trains on."""
+    from genzoo import data
+
+    images, labels = data.load_split(mnist_5k_splits["train"])
+    images, labels = throughput.tiled(images[:50], labels[:50], 120)
+    assert images.shape[0] == 120 and torch.equal(images[100], images[0])
+    for pixel_range in ("tanh", "sigmoid"):
+        dataset = throughput.reference_dataset(tmp_path / pixel_range, images, labels, pixel_range)
+        expected = data.from_unit_range(images, pixel_range)
+        assert len(dataset) == 120
+        for index in (0, 7, 119):
+            image, label = dataset[index]
+            assert label == int(labels[index])
+            torch.testing.assert_close(image, expected[index], atol=1e-6, rtol=0)
+
+
+def test_variants_parse_into_run_options(throughput):
+    assert throughput.parse_variant("bf16+compile") == (
+        {"precision": "bf16", "compile": True, "cuda_graph": False},
+        None,
+    )
+    assert throughput.parse_variant("fp32+nchw+graph")[1] is False
+    with pytest.raises(SystemExit, match="'fp16' is not fp32|bf16"):
+        throughput.parse_variant("fp16")
+
+
+def test_throughput_benchmark_prints_both_loops(repo, mnist_5k_splits):
+    command = [sys.executable, "benchmarks/throughput.py", "--presets", "pytorch-gan", "--images", "256"]
+    command += ["--repeats", "1", "--train", str(mnist_5k_splits["train"])]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    rows = [line for line in output.splitlines() if line.startswith("| pytorch-gan | 64 |")]
+    assert [row.split(" | ")[2] for row in rows] == ["reference, 0 workers", "workflow, fp32"]
+    assert rows[0].endswith("| 1.00 |")
+
+
+def test_dry_run_benchmark_plans_the_whole_grid(repo, tmp_path):
+    command = [sys.executable, "benchmarks/dryrun.py", "--runs", "3", "--epochs", "4", "--repeats", "1"]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    # 3 runs: train, evaluate, 4 frames, gif, plot_losses each; the dlwp-vae run adds its manifold;
+    # plus download, normalize, classifier, summary and all.
+    assert "grid of 3 runs x 4 epochs from scratch" in output
+    assert ", 30 jobs" in output
+
+
+def test_pipeline_precision_override_changes_only_the_precision(repo):
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import pipeline
+    import yaml
+
+    original = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    overridden = pipeline.with_precision(repo / "config" / "config.yaml", "bf16")
+    assert set(overridden["runs"]) == set(original["runs"])
+    for name, run in overridden["runs"].items():
+        assert run.pop("precision") == "bf16"
+        original["runs"][name].pop("precision", None)
+        assert run == original["runs"][name]
+    assert {k: v for k, v in overridden.items() if k != "runs"} == {k: v for k, v in original.items() if k != "runs"}
