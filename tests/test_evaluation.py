@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -61,9 +62,99 @@ def test_random_shift_moves_pixels_without_wrapping():
     assert all(s[0, 0, 27, 27] == 0.0 for s in shifted)  # nothing wraps around the edge
 
 
+def test_kid_of_one_distribution_is_about_zero_and_grows_with_a_shift():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(1000, 32)), rng.normal(size=(1000, 32))
+    same_mean, same_std = metrics.kernel_inception_distance(a, b, subsets=50, subset_size=400, seed=0)
+    shifted, _ = metrics.kernel_inception_distance(a, b + 0.3, subsets=50, subset_size=400, seed=0)
+    assert abs(same_mean) < 3 * same_std / math.sqrt(50) + 1e-4
+    assert shifted > 100 * abs(same_mean) and shifted > 0.01
+    assert metrics.kernel_inception_distance(a, b, 50, 400, seed=0) == (same_mean, same_std)  # seeded subsets
+
+
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save")
+def test_fid_and_kid_agree_with_torchmetrics():
+    """torchmetrics' FID and KID, fed the features through an identity extractor, give the same numbers."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    class Identity(torch.nn.Module):
+        num_features = 16
+
+        def forward(self, x):
+            return x
+
+    rng = np.random.default_rng(4)
+    real, fake = rng.normal(size=(300, 16)), rng.normal(size=(300, 16)) * 1.2 + 0.2
+    fid = FrechetInceptionDistance(feature=Identity())
+    kid = KernelInceptionDistance(feature=Identity(), subsets=1, subset_size=300)  # one subset: the whole sets
+    for metric in (fid, kid):
+        metric.update(torch.tensor(real), real=True)
+        metric.update(torch.tensor(fake), real=False)
+    assert metrics.frechet_distance(real, fake) == pytest.approx(float(fid.compute()), rel=1e-9)
+    kid_mean, _ = metrics.kernel_inception_distance(real, fake, subsets=1, subset_size=300, seed=0)
+    assert kid_mean == pytest.approx(float(kid.compute()[0]), rel=1e-9)
+
+
+def test_kid_refuses_subsets_larger_than_the_samples():
+    features = np.zeros((10, 4))
+    with pytest.raises(ValueError, match="KID subset size 20 exceeds the sample sizes 10, 10"):
+        metrics.kernel_inception_distance(features, features, subsets=1, subset_size=20, seed=0)
+
+
+def test_inception_score_counts_confident_distinct_classes():
+    assert metrics.inception_score(one_hot(list(range(10)) * 5)) == pytest.approx(10.0)
+    assert metrics.inception_score(one_hot([4] * 50)) == pytest.approx(1.0)
+    assert metrics.inception_score(one_hot([1, 2] * 25)) == pytest.approx(2.0)
+    assert metrics.inception_score(np.full((50, 10), 0.1)) == pytest.approx(1.0)  # unsure about every image
+
+
+def two_clusters(rng, n):
+    return np.concatenate([rng.normal(size=(n, 8)), rng.normal(size=(n, 8)) + 20.0])
+
+
+def test_precision_recall_separate_fidelity_from_diversity():
+    rng = np.random.default_rng(5)
+    real = two_clusters(rng, 500)
+    assert metrics.precision_recall(real, real) == {"precision": 1.0, "recall": 1.0}
+    full = metrics.precision_recall(real, two_clusters(rng, 500))  # a fresh sample of the real distribution
+    dropped_a_mode = metrics.precision_recall(real, rng.normal(size=(1000, 8)))  # all fakes in one of two clusters
+    assert full["precision"] > 0.8 and full["recall"] > 0.8
+    assert dropped_a_mode["precision"] == pytest.approx(full["precision"], abs=0.05)
+    assert dropped_a_mode["recall"] == pytest.approx(full["recall"] / 2, abs=0.05)
+    assert metrics.precision_recall(real, rng.normal(size=(1000, 8)) + 100.0) == {"precision": 0.0, "recall": 0.0}
+
+
+def test_density_and_coverage_match_their_expectation_for_one_distribution():
+    """Naeem et al.: for fakes from the real distribution, E[density] = 1 and E[coverage] ~ 1 - 2^-k (M = N)."""
+    rng = np.random.default_rng(6)
+    real, fake = rng.normal(size=(2000, 8)), rng.normal(size=(2000, 8))
+    scores = metrics.density_coverage(real, fake, k=5)
+    assert scores["density"] == pytest.approx(1.0, abs=0.1)
+    assert scores["coverage"] == pytest.approx(1 - 0.5**5, abs=0.015)
+    collapsed = metrics.density_coverage(real, np.zeros((2000, 8)), k=5)  # every fake on one point
+    assert collapsed["coverage"] < 0.01
+
+
+def test_sample_scores_name_every_score():
+    rng = np.random.default_rng(7)
+    real, fake = rng.normal(size=(100, 4)), rng.normal(size=(100, 4))
+    settings = metrics.score_settings(
+        {"seed": 0, "kid_subsets": 5, "kid_subset_size": 50, "coverage_threshold": 0.05}, 100
+    )
+    scores = metrics.sample_scores(real, fake, one_hot(list(range(10)) * 10), settings)
+    assert set(scores) == {
+        "fid", "kid_mean", "kid_std", "inception_score", "precision", "recall", "density", "coverage",
+        "classes_covered", "kl_to_uniform", "class_histogram",
+    }  # fmt: skip
+    assert scores["classes_covered"] == 10 and scores["inception_score"] == pytest.approx(10.0)
+
+
 @pytest.fixture(scope="module")
 def trained_classifier(mnist_5k_splits, tmp_path_factory):
-    """A classifier trained for 2 epochs on the embedded digits: (model path, info path, info)."""
+    """A classifier trained for 2 epochs on the embedded digits and its real-vs-real reference at n = 500."""
+    from genzoo import reference
+
     folder = tmp_path_factory.mktemp("classifier")
     info = classifier.train_classifier(
         train_path=mnist_5k_splits["train"],
@@ -74,37 +165,98 @@ def trained_classifier(mnist_5k_splits, tmp_path_factory):
         batch_size=64,
         lr=1e-3,
         seed=0,
-        n_samples=500,
     )
-    return folder / "clf.pt", folder / "clf.json", info
+    real = reference.real_reference(
+        folder / "clf.pt", folder / "clf.json", mnist_5k_splits["train"], mnist_5k_splits["test"],
+        folder / "real_scores.json", EVALUATION | {"n_samples": 500},
+    )  # fmt: skip
+    return {"model": folder / "clf.pt", "info": info, "reference": folder / "real_scores.json", "real": real}
+
+
+EVALUATION = {"n_samples": 300, "seed": 5, "coverage_threshold": 0.025, "kid_subsets": 20, "kid_subset_size": 100}
 
 
 def test_classifier_reaches_usable_accuracy_and_records_its_hash(mnist_5k_splits, trained_classifier):
-    from genzoo import data
+    from genzoo import data, io
 
-    model_path, _, info = trained_classifier
-    assert info["test_accuracy"] > 0.9
-    assert len(info["sha256"]) == 64 and info["fid_floor_samples"] == 500
-    assert math.isfinite(info["fid_floor"]) and info["fid_floor"] >= 0
+    info = trained_classifier["info"]
+    assert info["test_accuracy"] > 0.9 and info["test_size"] == 1000
+    assert info["sha256"] == io.file_hash(trained_classifier["model"], "sha256")
     images, labels = data.load_split(mnist_5k_splits["test"])
-    reloaded = classifier.load_classifier(model_path)
+    reloaded = classifier.load_classifier(trained_classifier["model"])
     assert classifier.test_accuracy(reloaded, images, labels) == pytest.approx(info["test_accuracy"])
 
 
-def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, trained_classifier, tmp_path):
-    from genzoo import config, evaluation, io, models
+def test_real_digits_score_as_real_digits(trained_classifier):
+    """Training digits against held-out ones: small FID, KID ~ 0, high precision/recall, all ten classes."""
+    reference = json.loads(trained_classifier["reference"].read_text())
+    scores = reference["scores"]
+    assert reference["n_real"] == reference["n_generated"] == 500 and reference["kid_subset_size"] == 100
+    # KID is unbiased: for two samples of one distribution its mean is within the spread of its subsets.
+    assert 0 <= scores["fid"] < 20 and abs(scores["kid_mean"]) < 2 * scores["kid_std"]
+    assert scores["precision"] > 0.6 and scores["recall"] > 0.6 and scores["classes_covered"] == 10
+    # Ten roughly equal classes; this 2-epoch classifier is not confident enough for the ~9.9 of full MNIST.
+    assert 5 < reference["test_inception_score"] <= 10
+    assert reference["classifier_sha256"] == trained_classifier["info"]["sha256"]
 
-    cfg = {"datasets": {"d": {}}, "runs": {"r": {"dataset": "d", "preset": "pytorch-gan", "epochs": 1}}}
-    run = config.resolve_run(cfg, "r")
-    torch.manual_seed(0)
+
+def save_untrained_checkpoint(run: dict, folder, seed: int = 0) -> None:
+    from genzoo import io, models
+
+    torch.manual_seed(seed)
     nets = models.build(run["architecture"], run["latent_dim"])
-    (tmp_path / "ckpt").mkdir()
-    io.save_torch(tmp_path / "ckpt" / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
-    model_path, info_path, _ = trained_classifier
+    folder.mkdir(parents=True, exist_ok=True)
+    io.save_torch(folder / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
+
+
+def evaluate(run, checkpoints, trained_classifier, mnist_5k_splits, out, settings=None):
+    from genzoo import evaluation
+
+    evaluation.evaluate_run(
+        run, checkpoints, trained_classifier["model"], trained_classifier["reference"], mnist_5k_splits["test"],
+        out, out.with_suffix(".csv"), settings or EVALUATION | {"n_samples": 500},
+    )  # fmt: skip
+    return json.loads((out / "epoch_0001.json").read_text())
+
+
+def one_epoch_run(preset: str) -> dict:
+    from genzoo import config
+
+    return config.resolve_run(
+        {"datasets": {"d": {}}, "runs": {"r": {"dataset": "d", "preset": preset, "epochs": 1}}}, "r"
+    )
+
+
+def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, trained_classifier, tmp_path):
+    run = one_epoch_run("pytorch-gan")
+    save_untrained_checkpoint(run, tmp_path / "ckpt")
     for attempt in ("a", "b"):
-        evaluation.evaluate_run(
-            run, tmp_path / "ckpt", model_path, info_path, mnist_5k_splits["test"],
-            tmp_path / attempt, tmp_path / f"{attempt}.csv", n_samples=300, seed=5, coverage_threshold=0.025,
-        )  # fmt: skip
+        record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / attempt)
     assert (tmp_path / "a" / "epoch_0001.json").read_bytes() == (tmp_path / "b" / "epoch_0001.json").read_bytes()
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    # Noise from an untrained generator is far from digits on every score, and the record says how it was made.
+    real = trained_classifier["real"]["scores"]
+    assert record["fid"] > 10 * real["fid"] and record["kid_mean"] > 10 * abs(real["kid_mean"])
+    assert record["precision"] < real["precision"] and record["n_generated"] == 500
+    assert record["inception_score"] < trained_classifier["real"]["test_inception_score"] / 2
+    assert record["kid_subsets"] == 20 and record["precision_recall_k"] == 3 and record["density_coverage_k"] == 5
+    assert record["fid_floor"] == real["fid"] and "test_elbo" not in record
+
+
+def test_vae_checkpoints_also_get_held_out_elbo_and_reconstruction_error(mnist_5k_splits, trained_classifier, tmp_path):
+    run = one_epoch_run("dlwp-vae")
+    save_untrained_checkpoint(run, tmp_path / "ckpt")
+    record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "scores")
+    # An untrained decoder outputs ~0.5 everywhere: BCE ~ 784 log 2 per image, squared error ~ E[(x - 0.5)^2].
+    assert record["test_reconstruction_bce"] == pytest.approx(784 * math.log(2), rel=0.1)
+    assert 0.1 < record["test_reconstruction_mse"] < 0.25
+    assert record["test_elbo"] == pytest.approx(-(record["test_reconstruction_bce"] + record["test_kl"]), rel=1e-6)
+    assert record["test_kl"] >= 0
+
+
+def test_scores_refuse_a_reference_made_with_other_settings(mnist_5k_splits, trained_classifier, tmp_path):
+    run = one_epoch_run("pytorch-gan")
+    save_untrained_checkpoint(run, tmp_path / "ckpt")
+    other = EVALUATION | {"n_samples": 500, "kid_subsets": 7}
+    with pytest.raises(ValueError, match=r"real_scores.json was made with other evaluation settings \(kid_subsets\)"):
+        evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "x", other)

@@ -97,6 +97,10 @@ def test_every_run_is_scored_at_every_checkpoint(finished, run):
     assert metrics["epoch"].tolist() == expected
     assert all(math.isfinite(v) and v >= 0 for v in metrics["fid"])
     assert metrics["classes_covered"].between(0, 10).all()
+    for score in ("precision", "recall", "coverage"):
+        assert metrics[score].between(0, 1).all()
+    assert (metrics["inception_score"].between(0.999, 10)).all() and (metrics["kid_std"] > 0).all()
+    assert ("test_elbo" in metrics) == (run == "vae")
     record = json.loads((finished / f"results/runs/{run}/metrics/epoch_{EPOCHS[run]:04d}.json").read_text())
     assert len(record["class_histogram"]) == 10 and sum(record["class_histogram"]) == pytest.approx(1.0)
     assert record["n_generated"] == TINY["evaluation"]["n_samples"] and len(record["classifier_sha256"]) == 64
@@ -126,7 +130,7 @@ def test_summary_has_one_row_per_run_and_plots(finished):
     assert sorted(summary["run"]) == sorted(EPOCHS)
     assert (summary["best_fid"] <= summary["final_fid"]).all()
     assert summary["classifier_test_accuracy"].between(0.5, 1).all()
-    for plot in ("fid", "classes_covered"):
+    for plot in ("fid", "classes_covered", "metrics", "comparison"):
         with Image.open(finished / f"results/plots/{plot}.png") as image:
             assert image.size[0] > 300
     data_stats = json.loads((finished / "results/data/mnist-5k/stats.json").read_text())
@@ -134,8 +138,33 @@ def test_summary_has_one_row_per_run_and_plots(finished):
     assert data_stats["test"]["count"] == TINY["datasets"]["mnist-5k"]["test_size"]
 
 
+def test_scores_are_tidy_and_ranked_on_a_leaderboard(finished):
+    scores = pd.read_csv(finished / "results/scores.csv")
+    assert list(scores.columns) == ["run", "preset", "dataset", "epoch", "metric", "value"]
+    for run, metrics in ((run, pd.read_csv(finished / f"results/runs/{run}/metrics.csv")) for run in EPOCHS):
+        mine = scores[scores["run"] == run]
+        assert not mine.duplicated(["epoch", "metric"]).any()
+        fid = mine[mine["metric"] == "fid"].set_index("epoch")["value"]
+        assert fid.to_dict() == metrics.set_index("epoch")["fid"].to_dict()
+    summary = pd.read_csv(finished / "results/summary.csv")
+    board = (finished / "results/leaderboard.md").read_text()
+    rows = [line for line in board.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split(" | ")[1] for row in rows] == [f"`{run}`" for run in summary.sort_values("best_fid")["run"]]
+    real = json.loads((finished / "results/classifiers/mnist-5k/real_scores.json").read_text())
+    assert "*real training images*" in board and real["n_real"] == TINY["evaluation"]["n_samples"]
+    assert (summary["fid_floor"] == real["scores"]["fid"]).all()
+
+
 def test_a_finished_workflow_has_nothing_left_to_do(finished):
     assert planned_jobs(finished) == {}
+
+
+def test_reordering_the_keys_of_a_config_reruns_nothing(finished):
+    cfg = json.loads(json.dumps(TINY))
+    reordered = {section: dict(reversed(list(values.items()))) for section, values in reversed(list(cfg.items()))}
+    assert list(reordered["evaluation"]) != list(TINY["evaluation"])
+    (finished / "config" / "reordered.yaml").write_text(yaml.safe_dump(reordered, sort_keys=False))
+    assert planned_jobs(finished, "config/reordered.yaml") == {}
 
 
 def test_changing_one_learning_rate_reruns_only_that_run(finished):
@@ -169,7 +198,7 @@ def test_editing_code_reruns_only_the_rules_that_import_it(finished):
     edit(package / "models" / "mlp_gan.py")
     jobs = planned_jobs(finished)
     assert sorted(jobs["train"]) == sorted(f"run={run}" for run in EPOCHS)
-    assert not {"download", "normalize", "train_classifier"} & set(jobs)
+    assert not {"download", "normalize", "train_classifier", "real_scores"} & set(jobs)
 
 
 @pytest.mark.parametrize(

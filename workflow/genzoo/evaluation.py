@@ -7,36 +7,82 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import data, io, models, runtime, training
+from . import data, io, losses, models, runtime, training
 from .classifier import features_and_probs, load_classifier
 from .config import checkpoint_epochs, epoch_tag
-from .metrics import class_coverage, frechet_distance
+from .metrics import sample_scores, score_settings
 
 log = logging.getLogger(__name__)
 
+BATCH = 500
+
+
+def load_nets(run: dict, checkpoint_path: Path, roles: tuple[str, ...]) -> dict[str, nn.Module]:
+    checkpoint = io.load_torch(checkpoint_path)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    try:
+        for role in roles:
+            nets[role].load_state_dict(checkpoint["nets"][role])
+    except (KeyError, RuntimeError, TypeError) as error:
+        message = f"{checkpoint_path}: not a {'/'.join(roles)} checkpoint of run {run['name']} ({error})"
+        raise io.CheckpointError(message) from error
+    return {role: nets[role].eval() for role in roles}
+
 
 def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
-    checkpoint = io.load_torch(checkpoint_path)
-    generator = models.build(run["architecture"], run["latent_dim"])["generator"]
-    try:
-        generator.load_state_dict(checkpoint["nets"]["generator"])
-    except (KeyError, RuntimeError, TypeError) as error:
-        message = f"{checkpoint_path}: not a generator checkpoint of run {run['name']} ({error})"
-        raise io.CheckpointError(message) from error
-    return generator.eval()
+    return load_nets(run, checkpoint_path, ("generator",))["generator"]
+
+
+@torch.no_grad()
+def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torch.Tensor:
+    """n images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
+    noise = training.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    return torch.cat([data.to_unit_range(generator(z), run["pixel_range"]) for z in noise.split(BATCH)])
+
+
+@torch.no_grad()
+def vae_test_scores(encoder: nn.Module, decoder: nn.Module, test_images: torch.Tensor, run: dict, seed: int) -> dict:
+    """Held-out ELBO (nats per image, one seeded latent sample each, as in training) and reconstruction errors."""
+    rng = torch.Generator().manual_seed(seed)
+    totals = {"elbo": 0.0, "bce": 0.0, "kl": 0.0, "mse": 0.0}
+    for batch in data.from_unit_range(test_images, run["pixel_range"]).split(BATCH):
+        z_mean, z_log_var = encoder(batch)
+        z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn(z_mean.shape, generator=rng)
+        loss, bce, kl = losses.vae_elbo_loss(decoder(z), batch, z_mean, z_log_var)
+        mean_reconstruction = decoder(z_mean)
+        share = len(batch) / len(test_images)
+        totals["elbo"] -= float(loss) * share
+        totals["bce"] += float(bce) * share
+        totals["kl"] += float(kl) * share
+        totals["mse"] += float((mean_reconstruction - batch).square().mean()) * share
+    return {
+        "test_elbo": totals["elbo"],
+        "test_reconstruction_bce": totals["bce"],
+        "test_kl": totals["kl"],
+        "test_reconstruction_mse": totals["mse"],
+    }
+
+
+def score_checkpoint(run, checkpoint_path, classifier, real_features, test_images, recorded) -> dict:
+    roles = ("encoder", "generator") if run["kind"] == "vae" else ("generator",)
+    nets = load_nets(run, checkpoint_path, roles)
+    fakes = generated_images(nets["generator"], run, recorded["n_generated"], recorded["seed"])
+    features, probs = features_and_probs(classifier, fakes)
+    scores = sample_scores(real_features, features, probs, recorded)
+    if run["kind"] == "vae":
+        scores |= vae_test_scores(nets["encoder"], nets["generator"], test_images, run, recorded["seed"])
+    return scores
 
 
 def evaluate_run(
     run: dict,
     checkpoints_dir: str,
     classifier_path: str,
-    classifier_info_path: str,
+    reference_path: str,
     test_path: str,
     metrics_dir: str,
     metrics_csv: str,
-    n_samples: int,
-    seed: int,
-    coverage_threshold: float,
+    settings: dict,
     threads: int = 1,
 ) -> None:
     """Scores every checkpoint of a run: one JSON per checkpoint and one CSV for the run."""
@@ -44,43 +90,45 @@ def evaluate_run(
 
     runtime.configure_torch(torch.device("cpu"), threads)
     classifier = load_classifier(classifier_path)
-    classifier_info = json.loads(Path(classifier_info_path).read_text())
+    reference = json.loads(Path(reference_path).read_text())
     test_images, _ = data.load_split(test_path)
-    n = min(n_samples, len(test_images))
+    n = reference["n_real"]
+    recorded = score_settings(settings, n)
+    stale = [key for key, value in recorded.items() if reference.get(key) != value]
+    if stale:
+        raise ValueError(f"{reference_path} was made with other evaluation settings ({', '.join(stale)})")
     real_features, _ = features_and_probs(classifier, test_images[:n])
     Path(metrics_dir).mkdir(parents=True, exist_ok=True)
 
     rows = []
     for epoch in checkpoint_epochs(run):
         tag = epoch_tag(epoch)
-        generator = load_generator(run, Path(checkpoints_dir) / f"epoch_{tag}.pt")
-        noise = training.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
-        with torch.no_grad():
-            fakes = data.to_unit_range(generator(noise), run["pixel_range"])
-        fake_features, fake_probs = features_and_probs(classifier, fakes)
-        scores = {
-            "fid": frechet_distance(real_features, fake_features),
-            **class_coverage(fake_probs, coverage_threshold),
-        }
+        scores = score_checkpoint(
+            run, Path(checkpoints_dir) / f"epoch_{tag}.pt", classifier, real_features, test_images, recorded
+        )
         record = {
             "run": run["name"],
             "epoch": epoch,
             **scores,
-            "n_generated": n,
-            "n_real": n,
-            "seed": seed,
-            "coverage_threshold": coverage_threshold,
-            "fid_floor": classifier_info["fid_floor"],
-            "classifier_sha256": classifier_info["sha256"],
-            "classifier_test_accuracy": classifier_info["test_accuracy"],
+            **recorded,
+            "fid_floor": reference["scores"]["fid"],
+            "classifier_sha256": reference["classifier_sha256"],
+            "classifier_test_accuracy": reference["classifier_test_accuracy"],
         }
         io.write_json(Path(metrics_dir) / f"epoch_{tag}.json", record)
         rows.append({k: v for k, v in record.items() if k != "class_histogram"})
         log.info(
-            "epoch %d: FID %.3f, %d classes covered, KL to uniform %.3f",
+            "epoch %d: FID %.3f, KID %.5f ± %.5f, IS %.3f, precision %.3f, recall %.3f, density %.3f, coverage %.3f, "
+            "%d classes covered",
             epoch,
             scores["fid"],
+            scores["kid_mean"],
+            scores["kid_std"],
+            scores["inception_score"],
+            scores["precision"],
+            scores["recall"],
+            scores["density"],
+            scores["coverage"],
             scores["classes_covered"],
-            scores["kl_to_uniform"],
         )
     io.write_csv(metrics_csv, pd.DataFrame(rows))

@@ -29,6 +29,12 @@ def package_code(*modules):
     return [SCRIPT_SETUP, *module_closure(*modules)]
 
 
+def section_settings(section):
+    """A config section as a param, in sorted key order: Snakemake compares params by their order too,
+    so reordering keys in a config file must not rerun jobs."""
+    return dict(sorted(config[section].items()))
+
+
 def run_dataset(wildcards):
     return RUNS[wildcards.run]["dataset"]
 
@@ -68,8 +74,4 @@ def run_targets(run):
 
 
 def all_targets():
-    return [target for run in RUNS for target in run_targets(run)] + [
-        "results/summary.csv",
-        "results/plots/fid.png",
-        "results/plots/classes_covered.png",
-    ]
+    return [target for run in RUNS for target in run_targets(run)] + list(rules.summary.output)

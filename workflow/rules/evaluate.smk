@@ -11,8 +11,7 @@ rule train_classifier:
     benchmark:
         "results/benchmarks/train_classifier/{dataset}.tsv"
     params:
-        settings=config["classifier"],
-        n_samples=config["evaluation"]["n_samples"],
+        settings=section_settings("classifier"),
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
@@ -23,11 +22,36 @@ rule train_classifier:
         "../scripts/train_classifier.py"
 
 
+rule real_scores:
+    input:
+        classifier="results/classifiers/{dataset}/classifier.pt",
+        classifier_info="results/classifiers/{dataset}/classifier.json",
+        train="results/data/{dataset}/train.pt",
+        test="results/data/{dataset}/test.pt",
+        code=package_code("reference"),
+    output:
+        "results/classifiers/{dataset}/real_scores.json",
+    log:
+        "results/logs/real_scores/{dataset}.log",
+    benchmark:
+        "results/benchmarks/real_scores/{dataset}.tsv"
+    params:
+        settings=section_settings("evaluation"),
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/real_scores.py"
+
+
 rule evaluate:
     input:
         checkpoints=rules.train.output.checkpoints,
         classifier=classifier_file("classifier.pt"),
-        classifier_info=classifier_file("classifier.json"),
+        reference=classifier_file("real_scores.json"),
         test=dataset_file("test.pt"),
         code=package_code("evaluation"),
     output:
@@ -39,7 +63,7 @@ rule evaluate:
         "results/benchmarks/evaluate/{run}.tsv"
     params:
         generator=generator_spec,
-        settings=config["evaluation"],
+        settings=section_settings("evaluation"),
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,

@@ -17,12 +17,16 @@ rule summary:
     input:
         metrics=expand("results/runs/{run}/metrics.csv", run=RUNS),
         infos=expand("results/runs/{run}/train_info.json", run=RUNS),
-        classifiers=expand("results/classifiers/{dataset}/classifier.json", dataset=config["datasets"]),
+        references=expand("results/classifiers/{dataset}/real_scores.json", dataset=config["datasets"]),
         code=package_code("summary"),
     output:
         table="results/summary.csv",
+        scores="results/scores.csv",
+        leaderboard="results/leaderboard.md",
         fid="results/plots/fid.png",
-        coverage="results/plots/classes_covered.png",
+        classes_covered="results/plots/classes_covered.png",
+        metrics="results/plots/metrics.png",
+        comparison="results/plots/comparison.png",
     log:
         "results/logs/summary.log",
     conda:

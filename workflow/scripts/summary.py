@@ -4,11 +4,13 @@ setup(snakemake)
 
 from genzoo import summary
 
+output = snakemake.output
 summary.summarize(
     metrics_csvs=list(snakemake.input.metrics),
     info_paths=list(snakemake.input.infos),
-    classifier_info_paths=list(snakemake.input.classifiers),
-    table_path=snakemake.output.table,
-    fid_plot_path=snakemake.output.fid,
-    coverage_plot_path=snakemake.output.coverage,
+    reference_paths=list(snakemake.input.references),
+    table_path=output.table,
+    scores_path=output.scores,
+    leaderboard_path=output.leaderboard,
+    plot_paths={name: output[name] for name in ("fid", "classes_covered", "metrics", "comparison")},
 )

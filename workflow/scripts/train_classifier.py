@@ -14,6 +14,5 @@ classifier.train_classifier(
     batch_size=settings["batch_size"],
     lr=settings["lr"],
     seed=settings["seed"],
-    n_samples=snakemake.params.n_samples,
     threads=snakemake.threads,
 )

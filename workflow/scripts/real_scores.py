@@ -1,0 +1,15 @@
+from script_setup import setup
+
+setup(snakemake)
+
+from genzoo import reference
+
+reference.real_reference(
+    classifier_path=snakemake.input.classifier,
+    classifier_info_path=snakemake.input.classifier_info,
+    train_path=snakemake.input.train,
+    test_path=snakemake.input.test,
+    out_path=snakemake.output[0],
+    settings=snakemake.params.settings,
+    threads=snakemake.threads,
+)
