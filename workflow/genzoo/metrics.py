@@ -47,25 +47,30 @@ def kernel_inception_distance(
 ) -> tuple[float, float]:
     """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets."""
     if subset_size > min(len(features_real), len(features_fake)):
-        raise ValueError(
-            f"KID subset size {subset_size} exceeds the sample sizes {len(features_real)}, {len(features_fake)}"
-        )
-    # Kernel matrices once; each subset is then an index into them.
+        sizes = f"{len(features_real)}, {len(features_fake)}"
+        raise ValueError(f"KID subset size {subset_size} exceeds the sample sizes {sizes}")
+    rng = np.random.default_rng(seed)
+    real_masks = np.zeros((subsets, len(features_real)))
+    fake_masks = np.zeros((subsets, len(features_fake)))
+    for index in range(subsets):
+        real_masks[index, rng.choice(len(features_real), subset_size, replace=False)] = 1.0
+        fake_masks[index, rng.choice(len(features_fake), subset_size, replace=False)] = 1.0
+
+    def subset_sums(masks_a, kernel, masks_b):
+        """Sum of the kernel over each subset pair, as matrix products instead of gathering submatrices."""
+        return ((masks_a @ kernel) * masks_b).sum(1)
+
     k_rr = polynomial_kernel(features_real, features_real)
     k_ff = polynomial_kernel(features_fake, features_fake)
-    k_rf = polynomial_kernel(features_real, features_fake)
-    rng = np.random.default_rng(seed)
     m = subset_size
-    values = []
-    for _ in range(subsets):
-        r = rng.choice(len(features_real), m, replace=False)
-        f = rng.choice(len(features_fake), m, replace=False)
-        within_real = k_rr[np.ix_(r, r)]
-        within_fake = k_ff[np.ix_(f, f)]
-        off_diagonal = (within_real.sum() - np.trace(within_real) + within_fake.sum() - np.trace(within_fake)) / (
-            m * (m - 1)
-        )
-        values.append(off_diagonal - 2 * k_rf[np.ix_(r, f)].mean())
+    within = (
+        subset_sums(real_masks, k_rr, real_masks)
+        - real_masks @ np.diag(k_rr)
+        + subset_sums(fake_masks, k_ff, fake_masks)
+        - fake_masks @ np.diag(k_ff)
+    ) / (m * (m - 1))
+    across = subset_sums(real_masks, polynomial_kernel(features_real, features_fake), fake_masks) / (m * m)
+    values = within - 2 * across
     return float(np.mean(values)), float(np.std(values))
 
 
