@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from genzoo import models
@@ -10,8 +12,13 @@ REFERENCE_COUNTS = {
     "tf-dcgan": {"generator": 2_305_472, "discriminator": 212_865},
     # Deep Learning with Python's encoder / decoder summaries: 69,076 and 65,089 parameters.
     "keras-vae": {"encoder": 69_076, "generator": 65_089},
+    # CS231n's own checks count the vanilla D and the DC pair; G at noise 96 (its check uses 4: 1,858,320).
+    "cs231n-mlp": {"generator": 1_952_528, "discriminator": 267_009},
+    "cs231n-dc": {"generator": 6_675_009, "discriminator": 1_102_721},
+    "tf-basic-gan": {"generator": 114_064, "discriminator": 100_609},
 }
-LATENT = {"mlp-gan": 100, "tf-dcgan": 100, "keras-vae": 2}
+LATENT = {"mlp-gan": 100, "tf-dcgan": 100, "keras-vae": 2, "cs231n-mlp": 96, "cs231n-dc": 96, "tf-basic-gan": 100}
+GAN_ARCHITECTURES = ["mlp-gan", "tf-dcgan", "cs231n-mlp", "cs231n-dc", "tf-basic-gan"]
 
 
 @pytest.mark.parametrize("architecture", sorted(REFERENCE_COUNTS))
@@ -20,7 +27,11 @@ def test_parameter_counts_match_the_references(architecture):
     assert {role: models.count_parameters(net) for role, net in nets.items()} == REFERENCE_COUNTS[architecture]
 
 
-@pytest.mark.parametrize("architecture,low,high", [("mlp-gan", -1, 1), ("tf-dcgan", -1, 1), ("keras-vae", 0, 1)])
+@pytest.mark.parametrize(
+    "architecture,low,high",
+    [("mlp-gan", -1, 1), ("tf-dcgan", -1, 1), ("keras-vae", 0, 1), ("cs231n-mlp", -1, 1), ("cs231n-dc", -1, 1)]
+    + [("tf-basic-gan", 0, 1)],
+)
 def test_generators_make_28px_images_in_their_pixel_range(architecture, low, high):
     torch.manual_seed(0)
     generator = models.build(architecture, LATENT[architecture])["generator"].eval()
@@ -29,9 +40,9 @@ def test_generators_make_28px_images_in_their_pixel_range(architecture, low, hig
     assert images.min() >= low and images.max() <= high
 
 
-@pytest.mark.parametrize("architecture", ["mlp-gan", "tf-dcgan"])
+@pytest.mark.parametrize("architecture", GAN_ARCHITECTURES)
 def test_discriminators_return_one_logit_per_image(architecture):
-    discriminator = models.build(architecture, 100)["discriminator"]
+    discriminator = models.build(architecture, LATENT[architecture])["discriminator"]
     assert discriminator(torch.rand(4, 1, 28, 28)).shape == (4, 1)
 
 
@@ -53,6 +64,29 @@ def test_tf_dcgan_uses_keras_defaults():
     assert norms and all(m.eps == 1e-3 and m.momentum == 0.01 for m in norms)
     assert slopes == {0.3}
     assert all(m.bias is None for m in generator.modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d)))
+
+
+def test_cs231n_dcgan_initializes_linear_and_transposed_convolutions_xavier_uniform():
+    nets = models.build("cs231n-dc", 96)
+    for net in nets.values():
+        for module in net.modules():
+            if isinstance(module, nn.Linear | nn.ConvTranspose2d):
+                weight = module.weight.detach()
+                fan_in, fan_out = weight.shape[1] * weight[0, 0].numel(), weight.shape[0] * weight[0, 0].numel()
+                bound = math.sqrt(6 / (fan_in + fan_out))
+                assert float(weight.abs().max()) <= bound
+                assert float(weight.std()) == pytest.approx(bound / math.sqrt(3), rel=0.1)
+    slopes = {m.negative_slope for m in nets["discriminator"].modules() if isinstance(m, nn.LeakyReLU)}
+    assert slopes == {0.01}
+
+
+def test_tf_basic_gan_uses_the_references_init():
+    torch.manual_seed(0)
+    generator = models.build("tf-basic-gan", 100)["generator"]
+    linears = [m for m in generator.modules() if isinstance(m, nn.Linear)]
+    for layer, fan_in in zip(linears, (100, 128), strict=True):
+        assert float(layer.bias.detach().abs().max()) == 0.0
+        assert float(layer.weight.detach().std()) == pytest.approx(1 / math.sqrt(fan_in / 2), rel=0.05)
 
 
 @pytest.mark.parametrize("size,kernel,stride", [(28, 5, 2), (14, 5, 2), (7, 5, 1), (28, 3, 2), (14, 3, 2), (28, 3, 1)])

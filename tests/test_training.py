@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import torch
 from genzoo import config, data, io, losses, models, runtime, training
+from genzoo.presets import PRESETS
 
 
 def tiny_run(preset: str, **overrides) -> dict:
@@ -21,7 +22,7 @@ def tiny_train(first_train_images):
     return first_train_images(96)
 
 
-@pytest.mark.parametrize("preset", ["pytorch-gan", "tf-dcgan", "dlwp-vae"])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_one_step_changes_every_network(preset):
     run = tiny_run(preset)
     torch.manual_seed(0)
@@ -64,6 +65,40 @@ def test_simultaneous_step_takes_both_gradients_before_either_update():
     for ours, expected in zip(nets["discriminator"].parameters(), d.parameters(), strict=True):
         torch.testing.assert_close(ours, expected)
     assert noise.shape == (4, 100)
+
+
+def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_noise():
+    """CS231n's order, replayed by hand from the same random state: the two updates must match exactly."""
+    run = tiny_run("cs231n-lsgan")
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    manual = models.build(run["architecture"], run["latent_dim"])
+    for role, net in manual.items():
+        net.load_state_dict(nets[role].state_dict())
+    real = torch.rand(6, 1, 28, 28) * 2 - 1
+    torch.manual_seed(1)
+    training.step_discriminator_first(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
+
+    torch.manual_seed(1)
+    g, d = manual["generator"], manual["discriminator"]
+    adam = {role: torch.optim.Adam(manual[role].parameters(), lr=1e-3, betas=(0.5, 0.999)) for role in manual}
+    fake = g(torch.rand(6, 96) * 2 - 1).detach()
+    (0.5 * (d(real) - 1).square().mean() + 0.5 * d(fake).square().mean()).backward()
+    adam["discriminator"].step()
+    adam["generator"].zero_grad()
+    (0.5 * (d(g(torch.rand(6, 96) * 2 - 1)) - 1).square().mean()).backward()  # fresh noise, updated D
+    adam["generator"].step()
+    for role in nets:
+        for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
+            torch.testing.assert_close(ours, expected)
+
+
+def test_least_squares_losses_are_zero_at_their_targets_and_half_a_unit_away():
+    ones, zeros = torch.ones(4, 1), torch.zeros(4, 1)
+    assert float(losses.least_squares_generator_loss(ones)) == 0.0
+    assert float(losses.least_squares_generator_loss(zeros)) == pytest.approx(0.5)
+    assert float(losses.least_squares_discriminator_loss(ones, zeros)) == 0.0
+    assert float(losses.least_squares_discriminator_loss(zeros, ones)) == pytest.approx(1.0)
 
 
 def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():

@@ -25,3 +25,21 @@ def vae_elbo_loss(
     recon_loss = F.binary_cross_entropy(reconstruction, images, reduction="sum") / batch
     kl = -0.5 * torch.sum(1 + z_log_var - z_mean.square() - z_log_var.exp()) / batch
     return recon_loss + kl, recon_loss, kl
+
+
+def least_squares_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN (Mao et al.) as in CS231n: 1/2 E[(D(G(z)) - 1)^2] on the critic's raw scores."""
+    return 0.5 * (fake_scores - 1).square().mean()
+
+
+def least_squares_discriminator_loss(
+    real_scores: torch.Tensor, fake_scores: torch.Tensor, scale: float = 1.0
+) -> torch.Tensor:
+    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2], times scale."""
+    return scale * (0.5 * (real_scores - 1).square().mean() + 0.5 * fake_scores.square().mean())
+
+
+GAN_LOSSES = {
+    "bce": (nonsaturating_generator_loss, bce_discriminator_loss),
+    "least_squares": (least_squares_generator_loss, least_squares_discriminator_loss),
+}

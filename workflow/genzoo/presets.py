@@ -22,14 +22,40 @@ class Preset:
     lr_d: float | None
     betas: tuple[float, float]
     adam_eps: float
-    update_order: str  # "g_then_d", "simultaneous" (one forward, both updated) or "vae"
+    update_order: str  # "g_then_d", "d_then_g" (fresh noise for G), "simultaneous" (one forward) or "vae"
     d_loss_scale: float  # 0.5 averages the real and fake terms (PyTorch-GAN), 1.0 sums them (TF)
     n_fixed: int  # size of the fixed-noise batch rendered every epoch
     drop_last: bool = False  # skip the incomplete last batch of an epoch
+    loss: str = "bce"  # GANs: "bce" (non-saturating) or "least_squares" (genzoo.losses.GAN_LOSSES)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def cs231n(name: str, model: str, architecture: str, epochs: int, loss: str = "bce", notes=()) -> Preset:
+    """The three GANs of the CS231n assignment share its data, noise, optimizer and training loop."""
+    return Preset(
+        name=name,
+        reference=f"Stanford CS231n assignment 3, GANs-PyTorch ({model})",
+        kind="gan",
+        architecture=architecture,
+        pixel_range="tanh",  # the assignment's D sees 2 * (x - 0.5)
+        latent_dim=96,
+        noise="uniform",
+        batch_size=128,
+        epochs=epochs,
+        lr_g=1e-3,
+        lr_d=1e-3,
+        betas=(0.5, 0.999),
+        adam_eps=1e-8,
+        update_order="d_then_g",
+        d_loss_scale=1.0,
+        n_fixed=16,
+        drop_last=True,
+        loss=loss,
+        notes=("the assignment trains on the first 50,000 MNIST training images (datasets: train_subset)", *notes),
+    )
 
 
 PRESETS: dict[str, Preset] = {
@@ -91,6 +117,35 @@ PRESETS: dict[str, Preset] = {
             d_loss_scale=1.0,
             n_fixed=16,
             notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
+        ),
+        cs231n("cs231n-gan", "vanilla GAN", "cs231n-mlp", epochs=10),
+        cs231n("cs231n-lsgan", "least squares GAN", "cs231n-mlp", epochs=10, loss="least_squares"),
+        cs231n(
+            "cs231n-dcgan",
+            "deep convolutional GAN",
+            "cs231n-dc",
+            epochs=5,
+            notes=("Xavier-uniform init of Linear and ConvTranspose2d weights; BatchNorm after ReLU",),
+        ),
+        Preset(
+            name="tf-basic-gan",
+            reference="wiseodd/generative-models GAN/vanilla_gan/gan_tensorflow.py (TensorFlow 1)",
+            kind="gan",
+            architecture="tf-basic-gan",
+            pixel_range="sigmoid",
+            latent_dim=100,
+            noise="uniform",
+            batch_size=128,
+            # 1,000,000 iterations of 128 images over TF's 55,000-image MNIST train split.
+            epochs=2327,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            betas=(0.9, 0.999),
+            adam_eps=1e-8,
+            update_order="d_then_g",
+            d_loss_scale=1.0,
+            n_fixed=16,
+            notes=("weights N(0, 1/sqrt(fan_in/2)) ('xavier_init'), zero biases; TF1 Adam defaults",),
         ),
     ]
 }

@@ -69,6 +69,14 @@ def autocast(run: dict, device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=run["precision"] == "bf16")
 
 
+def generator_loss(run: dict, fake_logits: torch.Tensor) -> torch.Tensor:
+    return losses.GAN_LOSSES[run["loss"]][0](fake_logits.float())
+
+
+def discriminator_loss(run: dict, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return losses.GAN_LOSSES[run["loss"]][1](real_logits.float(), fake_logits.float(), run["d_loss_scale"])
+
+
 def step_generator_first(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
     """PyTorch-GAN's order: update G on fresh fakes, then D on the same fakes, detached."""
     generator, discriminator = nets["generator"], nets["discriminator"]
@@ -76,14 +84,14 @@ def step_generator_first(nets, optimizers, real, run, device) -> dict[str, torch
         fake = generator(sample_noise(real.shape[0], run, device))
         fake_logits = discriminator(fake)
     optimizers["generator"].zero_grad(set_to_none=True)
-    g_loss = losses.nonsaturating_generator_loss(fake_logits.float())
+    g_loss = generator_loss(run, fake_logits)
     g_loss.backward()
     optimizers["generator"].step()
 
     optimizers["discriminator"].zero_grad(set_to_none=True)
     with autocast(run, device):
         real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-    d_loss = losses.bce_discriminator_loss(real_logits.float(), fake_logits.float(), run["d_loss_scale"])
+    d_loss = discriminator_loss(run, real_logits, fake_logits)
     d_loss.backward()
     optimizers["discriminator"].step()
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
@@ -95,8 +103,8 @@ def step_simultaneous(nets, optimizers, real, run, device) -> dict[str, torch.Te
     with autocast(run, device):
         fake = generator(sample_noise(real.shape[0], run, device))
         real_logits, fake_logits = discriminator(real), discriminator(fake)
-    g_loss = losses.nonsaturating_generator_loss(fake_logits.float())
-    d_loss = losses.bce_discriminator_loss(real_logits.float(), fake_logits.float(), run["d_loss_scale"])
+    g_loss = generator_loss(run, fake_logits)
+    d_loss = discriminator_loss(run, real_logits, fake_logits)
     g_params = list(generator.parameters())
     d_params = list(discriminator.parameters())
     g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
@@ -106,6 +114,26 @@ def step_simultaneous(nets, optimizers, real, run, device) -> dict[str, torch.Te
             param.grad = grad
     optimizers["generator"].step()
     optimizers["discriminator"].step()
+    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
+
+
+def step_discriminator_first(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+    """CS231n's and the TF1 GAN's order: update D on real and detached fakes, then G on fresh noise."""
+    generator, discriminator = nets["generator"], nets["discriminator"]
+    with autocast(run, device):
+        fake = generator(sample_noise(real.shape[0], run, device)).detach()
+        real_logits, fake_logits = discriminator(real), discriminator(fake)
+    d_loss = discriminator_loss(run, real_logits, fake_logits)
+    optimizers["discriminator"].zero_grad(set_to_none=True)
+    d_loss.backward()
+    optimizers["discriminator"].step()
+
+    with autocast(run, device):
+        fake_logits = discriminator(generator(sample_noise(real.shape[0], run, device)))
+    g_loss = generator_loss(run, fake_logits)
+    optimizers["generator"].zero_grad(set_to_none=True)
+    g_loss.backward()
+    optimizers["generator"].step()
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
@@ -123,7 +151,12 @@ def step_vae(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
     return {"loss": loss.detach(), "reconstruction": recon_loss.detach(), "kl": kl.detach()}
 
 
-STEPS = {"g_then_d": step_generator_first, "simultaneous": step_simultaneous, "vae": step_vae}
+STEPS = {
+    "g_then_d": step_generator_first,
+    "d_then_g": step_discriminator_first,
+    "simultaneous": step_simultaneous,
+    "vae": step_vae,
+}
 
 
 def step_function(run: dict, device: torch.device):

@@ -2,8 +2,10 @@
 
 from torch import nn
 
+from . import cs231n
 from .keras_vae import VAE
 from .mlp_gan import MLPDiscriminator, MLPGenerator
+from .tf_basic_gan import BasicDiscriminator, BasicGenerator
 from .tf_dcgan import DCGANDiscriminator, DCGANGenerator
 
 
@@ -20,7 +22,26 @@ def _keras_vae(latent_dim: int) -> dict[str, nn.Module]:
     return {"encoder": vae.encoder, "generator": vae.decoder}
 
 
-ARCHITECTURES = {"mlp-gan": _mlp_gan, "tf-dcgan": _tf_dcgan, "keras-vae": _keras_vae}
+def _cs231n_mlp(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": cs231n.MLPGenerator(latent_dim), "discriminator": cs231n.MLPDiscriminator()}
+
+
+def _cs231n_dc(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": cs231n.DCGenerator(latent_dim), "discriminator": cs231n.DCDiscriminator()}
+
+
+def _tf_basic_gan(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": BasicGenerator(latent_dim), "discriminator": BasicDiscriminator()}
+
+
+ARCHITECTURES = {
+    "mlp-gan": _mlp_gan,
+    "tf-dcgan": _tf_dcgan,
+    "keras-vae": _keras_vae,
+    "cs231n-mlp": _cs231n_mlp,
+    "cs231n-dc": _cs231n_dc,
+    "tf-basic-gan": _tf_basic_gan,
+}
 
 
 def build(architecture: str, latent_dim: int) -> dict[str, nn.Module]:
