@@ -121,7 +121,7 @@ def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
         for index, (batch, _) in enumerate(loader):
             if max_steps is not None and index == max_steps:
                 break
-            step_fn(nets, optimizers, batch.to(device), run, device)
+            step_fn(nets, optimizers, batch.to(device), run, device, index)
             seen += batch.shape[0]
         return seen
 

@@ -80,6 +80,15 @@ def test_vae_rejects_a_discriminator_learning_rate():
         config.check_config(cfg)
 
 
+def test_wgan_gp_refuses_a_cuda_graph_it_could_not_replay():
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["a"].update(preset="pytorch-wgan-gp", cuda_graph=True)
+    with pytest.raises(
+        config.ConfigError, match=r"runs\.a\.cuda_graph: preset 'pytorch-wgan-gp' updates its generator"
+    ):
+        config.check_config(cfg)
+
+
 def test_run_overrides_win_over_preset_defaults():
     cfg = copy.deepcopy(GOOD)
     cfg["runs"]["a"].update(batch_size=32, lr_g=0.01, seed=9)

@@ -35,6 +35,8 @@ def test_one_step_changes_every_network(preset):
     assert all(math.isfinite(float(v)) for v in step_losses.values())
     for role, net in nets.items():
         changed = [not torch.equal(old, new) for old, new in zip(before[role], net.parameters(), strict=True)]
+        if run["loss"] == "wasserstein_gp" and role == "discriminator":
+            assert not changed.pop()  # E[D(G(z))] - E[D(x)] and the penalty do not depend on the output bias
         assert all(changed), f"{preset}: some {role} parameters did not move"
 
 
@@ -91,6 +93,40 @@ def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_no
     for role in nets:
         for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
             torch.testing.assert_close(ours, expected)
+
+
+def test_gradient_penalty_vanishes_for_a_1_lipschitz_linear_critic_and_not_otherwise():
+    real, fake = torch.randn(16, 1, 28, 28), torch.randn(16, 1, 28, 28)
+    alpha = torch.rand(16, 1, 1, 1)
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1))
+    with torch.no_grad():
+        critic[1].weight.copy_(torch.randn(1, 784))
+        critic[1].weight.div_(critic[1].weight.norm())  # gradient norm 1 everywhere
+    assert float(losses.gradient_penalty(critic, real, fake, alpha).detach()) == pytest.approx(0.0, abs=1e-10)
+    with torch.no_grad():
+        critic[1].weight.mul_(3.0)  # gradient norm 3: penalty (3 - 1)^2
+    assert float(losses.gradient_penalty(critic, real, fake, alpha).detach()) == pytest.approx(4.0, rel=1e-5)
+    curved = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1))
+    penalty = losses.gradient_penalty(curved, real, fake, alpha)
+    penalty.backward()  # differentiable in the critic's weights, as the critic's update needs
+    assert float(penalty.detach()) > 0 and curved[1].weight.grad.abs().sum() > 0
+
+
+def test_wgan_gp_updates_the_generator_on_every_n_critic_th_batch_only():
+    run = tiny_run("pytorch-wgan-gp")
+    assert (run["n_critic"], run["gp_weight"], run["loss"]) == (5, 10.0, "wasserstein_gp")
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    optimizers = training.make_optimizers(run, nets)
+    real = torch.rand(8, 1, 28, 28) * 2 - 1
+    moved = []
+    for index in range(6):
+        before = {role: [p.detach().clone() for p in net.parameters()] for role, net in nets.items()}
+        step_losses = training.step_critic(nets, optimizers, real, run, torch.device("cpu"), index)
+        assert set(step_losses) == {"g_loss", "d_loss", "gradient_penalty"}
+        moved.append({role: not torch.equal(before[role][0], next(nets[role].parameters())) for role in nets})
+    assert [m["discriminator"] for m in moved] == [True] * 6
+    assert [m["generator"] for m in moved] == [True, False, False, False, False, True]
 
 
 def test_least_squares_losses_are_zero_at_their_targets_and_half_a_unit_away():

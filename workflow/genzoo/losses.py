@@ -43,3 +43,24 @@ GAN_LOSSES = {
     "bce": (nonsaturating_generator_loss, bce_discriminator_loss),
     "least_squares": (least_squares_generator_loss, least_squares_discriminator_loss),
 }
+
+
+def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """WGAN critic: E[D(G(z))] - E[D(x)] (the gradient penalty is added by the step)."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    return -fake_scores.mean()
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al.): E[(||grad D(x_hat)||_2 - 1)^2] at x_hat = alpha x + (1 - alpha) G(z).
+
+    create_graph: the penalty is differentiated again, with respect to the critic's weights. The
+    interpolates and the norms stay in fp32 even when the critic runs under autocast.
+    """
+    interpolates = (alpha * real.float() + (1 - alpha) * fake.float()).requires_grad_(True)
+    scores = critic(interpolates).float()
+    (gradients,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
+    return (gradients.flatten(1).norm(2, dim=1) - 1).square().mean()

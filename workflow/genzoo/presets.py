@@ -26,7 +26,9 @@ class Preset:
     d_loss_scale: float  # 0.5 averages the real and fake terms (PyTorch-GAN), 1.0 sums them (TF)
     n_fixed: int  # size of the fixed-noise batch rendered every epoch
     drop_last: bool = False  # skip the incomplete last batch of an epoch
-    loss: str = "bce"  # GANs: "bce" (non-saturating) or "least_squares" (genzoo.losses.GAN_LOSSES)
+    loss: str = "bce"  # GANs: "bce" (non-saturating), "least_squares" or "wasserstein_gp" (update_order "critic")
+    n_critic: int = 1  # "critic" order: the generator is updated on every n_critic-th batch
+    gp_weight: float = 0.0  # "critic" order: weight of the gradient penalty
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict:
@@ -117,6 +119,28 @@ PRESETS: dict[str, Preset] = {
             d_loss_scale=1.0,
             n_fixed=16,
             notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
+        ),
+        Preset(
+            name="pytorch-wgan-gp",
+            reference="eriklindernoren/PyTorch-GAN implementations/wgan_gp/wgan_gp.py",
+            kind="gan",
+            architecture="mlp-gan",  # the MLP pair of gan.py; the critic outputs raw scores
+            pixel_range="tanh",
+            latent_dim=100,
+            noise="normal",
+            batch_size=64,
+            epochs=200,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            betas=(0.5, 0.999),
+            adam_eps=1e-8,
+            update_order="critic",
+            d_loss_scale=1.0,
+            n_fixed=25,
+            loss="wasserstein_gp",
+            n_critic=5,
+            gp_weight=10.0,
+            notes=("interpolation weight alpha ~ U(0, 1) per image",),
         ),
         cs231n("cs231n-gan", "vanilla GAN", "cs231n-mlp", epochs=10),
         cs231n("cs231n-lsgan", "least squares GAN", "cs231n-mlp", epochs=10, loss="least_squares"),

@@ -77,7 +77,7 @@ def discriminator_loss(run: dict, real_logits: torch.Tensor, fake_logits: torch.
     return losses.GAN_LOSSES[run["loss"]][1](real_logits.float(), fake_logits.float(), run["d_loss_scale"])
 
 
-def step_generator_first(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+def step_generator_first(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
     """PyTorch-GAN's order: update G on fresh fakes, then D on the same fakes, detached."""
     generator, discriminator = nets["generator"], nets["discriminator"]
     with autocast(run, device):
@@ -97,7 +97,7 @@ def step_generator_first(nets, optimizers, real, run, device) -> dict[str, torch
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
-def step_simultaneous(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+def step_simultaneous(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
     """The TF tutorial's train_step: one forward pass, both gradients taken before either update."""
     generator, discriminator = nets["generator"], nets["discriminator"]
     with autocast(run, device):
@@ -117,11 +117,12 @@ def step_simultaneous(nets, optimizers, real, run, device) -> dict[str, torch.Te
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
-def step_discriminator_first(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+def step_discriminator_first(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
     """CS231n's and the TF1 GAN's order: update D on real and detached fakes, then G on fresh noise."""
     generator, discriminator = nets["generator"], nets["discriminator"]
+    with torch.no_grad(), autocast(run, device):  # D's step needs no graph through G
+        fake = generator(sample_noise(real.shape[0], run, device))
     with autocast(run, device):
-        fake = generator(sample_noise(real.shape[0], run, device)).detach()
         real_logits, fake_logits = discriminator(real), discriminator(fake)
     d_loss = discriminator_loss(run, real_logits, fake_logits)
     optimizers["discriminator"].zero_grad(set_to_none=True)
@@ -137,7 +138,37 @@ def step_discriminator_first(nets, optimizers, real, run, device) -> dict[str, t
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
-def step_vae(nets, optimizers, real, run, device) -> dict[str, torch.Tensor]:
+def step_critic(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+    """PyTorch-GAN's WGAN-GP: a critic update on every batch, a generator update on every n_critic-th
+    batch of the epoch (index 0, n_critic, ...) from the same noise. Its loss is logged on every batch:
+    on the others, -E[D(G(z))] from the critic's forward pass, which is what G would have minimized."""
+    generator, critic = nets["generator"], nets["discriminator"]
+    noise = sample_noise(real.shape[0], run, device)
+    with torch.no_grad(), autocast(run, device):  # the critic's step needs no graph through G
+        fake = generator(noise)
+    with autocast(run, device):
+        # One critic pass over both halves: the critic has no batch statistics, and small steps pay per call.
+        real_scores, fake_scores = critic(torch.cat([real, fake])).float().split(real.shape[0])
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=device)
+    penalty = losses.gradient_penalty(critic, real, fake, alpha)
+    d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores) + run["gp_weight"] * penalty
+    optimizers["discriminator"].zero_grad(set_to_none=True)
+    d_loss.backward()
+    optimizers["discriminator"].step()
+
+    if index % run["n_critic"] != 0:
+        g_loss = losses.wasserstein_generator_loss(fake_scores.detach())
+        return {"g_loss": g_loss, "d_loss": d_loss.detach(), "gradient_penalty": penalty.detach()}
+    with autocast(run, device):
+        fake_scores = critic(generator(noise)).float()
+    g_loss = losses.wasserstein_generator_loss(fake_scores)
+    optimizers["generator"].zero_grad(set_to_none=True)
+    g_loss.backward()
+    optimizers["generator"].step()
+    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "gradient_penalty": penalty.detach()}
+
+
+def step_vae(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
     with autocast(run, device):
         z_mean, z_log_var = (t.float() for t in nets["encoder"](real))
     z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
@@ -155,6 +186,7 @@ STEPS = {
     "g_then_d": step_generator_first,
     "d_then_g": step_discriminator_first,
     "simultaneous": step_simultaneous,
+    "critic": step_critic,
     "vae": step_vae,
 }
 
@@ -199,7 +231,7 @@ def run_epoch(step_fn, nets, optimizers, images, order, batch_size, batches, run
     losses = []
     for index in range(batches):
         batch = images[order[index * batch_size : (index + 1) * batch_size]]
-        losses.append(step_fn(nets, optimizers, batch, run, device))
+        losses.append(step_fn(nets, optimizers, batch, run, device, index))
     return {key: torch.stack([row[key] for row in losses]).float().cpu() for key in losses[0]}
 
 
