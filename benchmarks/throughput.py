@@ -53,7 +53,7 @@ def write_idx(path: Path, array: torch.Tensor) -> None:
     path.write_bytes(header + array.numpy().tobytes())
 
 
-def reference_dataset(root: Path, images: torch.Tensor, labels: torch.Tensor, pixel_range: str):
+def reference_dataset(root: Path, images: torch.Tensor, labels: torch.Tensor, pixel_range: str, size: int = 28):
     """torchvision's MNIST class over IDX files of these images, with the references' per-item transforms."""
     from torchvision import datasets, transforms
 
@@ -64,7 +64,7 @@ def reference_dataset(root: Path, images: torch.Tensor, labels: torch.Tensor, pi
         keep = slice(None) if split == "train" else slice(0, 10)
         write_idx(raw / image_file, pixels[keep])
         write_idx(raw / label_file, labels[keep])
-    steps = [transforms.Resize(images.shape[-1]), transforms.ToTensor()]
+    steps = [transforms.Resize(size), transforms.ToTensor()]
     if pixel_range == "tanh":
         steps.append(transforms.Normalize([0.5], [0.5]))
     return datasets.MNIST(str(root), train=True, transform=transforms.Compose(steps))
@@ -178,8 +178,9 @@ def main() -> None:
         for preset in presets:
             batch = {"batch_size": args.batch_size} if args.batch_size else {}
             reference_run = resolve(preset, **batch)
-            images = data.from_unit_range(images01, reference_run["pixel_range"]).to(device)
-            dataset = reference_dataset(Path(root) / preset, images01, labels, reference_run["pixel_range"])
+            size = reference_run["image_size"]
+            images = data.resized(data.from_unit_range(images01, reference_run["pixel_range"]), size).to(device)
+            dataset = reference_dataset(Path(root) / preset, images01, labels, reference_run["pixel_range"], size)
             for workers in args.workers:
                 epoch = reference_epoch(reference_run, dataset, device, workers)
                 record(preset, reference_run, f"reference, {workers} workers", epoch)

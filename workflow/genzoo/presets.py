@@ -29,10 +29,37 @@ class Preset:
     loss: str = "bce"  # GANs: "bce" (non-saturating), "least_squares" or "wasserstein_gp" (update_order "critic")
     n_critic: int = 1  # "critic" order: the generator is updated on every n_critic-th batch
     gp_weight: float = 0.0  # "critic" order: weight of the gradient penalty
+    g_loss_scale: float = 1.0  # factor on the generator's loss (CS231n's least squares: 0.5)
+    image_size: int = 28  # side of the images the networks make and see; the data are resized to it
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def pytorch_gan_32px(name: str, source: str, loss: str) -> Preset:
+    """PyTorch-GAN's convolutional pair (dcgan.py, lsgan.py): its shared defaults, on MNIST resized to 32 px."""
+    return Preset(
+        name=name,
+        reference=f"eriklindernoren/PyTorch-GAN implementations/{source}",
+        kind="gan",
+        architecture=name,
+        pixel_range="tanh",
+        latent_dim=100,
+        noise="normal",
+        batch_size=64,
+        epochs=200,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        betas=(0.5, 0.999),
+        adam_eps=1e-8,
+        update_order="g_then_d",
+        d_loss_scale=0.5,  # (real + fake) / 2, both for BCE and for lsgan.py's MSE
+        n_fixed=25,
+        loss=loss,
+        image_size=32,
+        notes=("MNIST resized to 32 pixels; scores see the samples resized back to 28",),
+    )
 
 
 def cs231n(name: str, model: str, architecture: str, epochs: int, loss: str = "bce", notes=()) -> Preset:
@@ -52,10 +79,11 @@ def cs231n(name: str, model: str, architecture: str, epochs: int, loss: str = "b
         betas=(0.5, 0.999),
         adam_eps=1e-8,
         update_order="d_then_g",
-        d_loss_scale=1.0,
+        d_loss_scale=0.5 if loss == "least_squares" else 1.0,
         n_fixed=16,
         drop_last=True,
         loss=loss,
+        g_loss_scale=0.5 if loss == "least_squares" else 1.0,
         notes=("the assignment trains on the first 50,000 MNIST training images (datasets: train_subset)", *notes),
     )
 
@@ -120,6 +148,8 @@ PRESETS: dict[str, Preset] = {
             n_fixed=16,
             notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
         ),
+        pytorch_gan_32px("pytorch-dcgan", "dcgan/dcgan.py", loss="bce"),
+        pytorch_gan_32px("pytorch-lsgan", "lsgan/lsgan.py", loss="least_squares"),
         Preset(
             name="pytorch-wgan-gp",
             reference="eriklindernoren/PyTorch-GAN implementations/wgan_gp/wgan_gp.py",

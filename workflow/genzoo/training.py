@@ -70,7 +70,7 @@ def autocast(run: dict, device: torch.device):
 
 
 def generator_loss(run: dict, fake_logits: torch.Tensor) -> torch.Tensor:
-    return losses.GAN_LOSSES[run["loss"]][0](fake_logits.float())
+    return losses.GAN_LOSSES[run["loss"]][0](fake_logits.float(), run["g_loss_scale"])
 
 
 def discriminator_loss(run: dict, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -294,6 +294,7 @@ def train(
 
     torch.manual_seed(run["seed"])
     images, _ = data.load_split(train_path, device, run["pixel_range"])
+    images = data.resized(images, run["image_size"])
     nets = build_nets(run, device)
     optimizers = make_optimizers(run, nets)
     step_fn = step_function(run, device)

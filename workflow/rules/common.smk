@@ -54,7 +54,17 @@ def epoch_tags(run):
 def generator_spec(wildcards):
     """What rebuilding and sampling a run's generator needs, and nothing else."""
     run = RUNS[wildcards.run]
-    keys = ("name", "kind", "architecture", "latent_dim", "noise", "pixel_range", "epochs", "checkpoint_every")
+    keys = (
+        "name",
+        "kind",
+        "architecture",
+        "latent_dim",
+        "noise",
+        "pixel_range",
+        "image_size",
+        "epochs",
+        "checkpoint_every",
+    )
     return {key: run[key] for key in keys}
 
 

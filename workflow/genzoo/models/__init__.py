@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from . import cs231n
+from . import cs231n, pytorch_dcgan
 from .keras_vae import VAE
 from .mlp_gan import MLPDiscriminator, MLPGenerator
 from .tf_basic_gan import BasicDiscriminator, BasicGenerator
@@ -34,6 +34,15 @@ def _tf_basic_gan(latent_dim: int) -> dict[str, nn.Module]:
     return {"generator": BasicGenerator(latent_dim), "discriminator": BasicDiscriminator()}
 
 
+def _pytorch_dcgan(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": pytorch_dcgan.Generator(latent_dim), "discriminator": pytorch_dcgan.Discriminator()}
+
+
+def _pytorch_lsgan(latent_dim: int) -> dict[str, nn.Module]:
+    generator = pytorch_dcgan.Generator(latent_dim, first_batchnorm=False)
+    return {"generator": generator, "discriminator": pytorch_dcgan.Discriminator()}
+
+
 ARCHITECTURES = {
     "mlp-gan": _mlp_gan,
     "tf-dcgan": _tf_dcgan,
@@ -41,6 +50,8 @@ ARCHITECTURES = {
     "cs231n-mlp": _cs231n_mlp,
     "cs231n-dc": _cs231n_dc,
     "tf-basic-gan": _tf_basic_gan,
+    "pytorch-dcgan": _pytorch_dcgan,
+    "pytorch-lsgan": _pytorch_lsgan,
 }
 
 
