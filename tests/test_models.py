@@ -19,11 +19,14 @@ REFERENCE_COUNTS = {
     # PyTorch-GAN's dcgan.py / lsgan.py at 32 px, summed from their layer lists (lsgan: no first BatchNorm2d).
     "pytorch-dcgan": {"generator": 1_049_985, "discriminator": 98_113},
     "pytorch-lsgan": {"generator": 1_049_729, "discriminator": 98_113},
+    # pytorch/examples' DCGAN for one channel at ngf = ndf = 64, no biases.
+    "examples-dcgan": {"generator": 3_574_656, "discriminator": 2_763_520},
 }
 LATENT = {"mlp-gan": 100, "tf-dcgan": 100, "keras-vae": 2, "cs231n-mlp": 96, "cs231n-dc": 96, "tf-basic-gan": 100}
-LATENT |= {"pytorch-dcgan": 100, "pytorch-lsgan": 100}
+LATENT |= {"pytorch-dcgan": 100, "pytorch-lsgan": 100, "examples-dcgan": 100}
 GAN_ARCHITECTURES = ["mlp-gan", "tf-dcgan", "cs231n-mlp", "cs231n-dc", "tf-basic-gan", "pytorch-dcgan", "pytorch-lsgan"]
-SIZE = {"pytorch-dcgan": 32, "pytorch-lsgan": 32}  # the others: 28
+GAN_ARCHITECTURES += ["examples-dcgan"]
+SIZE = {"pytorch-dcgan": 32, "pytorch-lsgan": 32, "examples-dcgan": 64}  # the others: 28
 
 
 @pytest.mark.parametrize("architecture", sorted(REFERENCE_COUNTS))
@@ -53,10 +56,19 @@ def test_discriminators_return_one_logit_per_image(architecture):
 
 
 @pytest.mark.parametrize("architecture", sorted(SIZE))
-def test_pytorch_gan_convolutional_generators_make_32px_images_in_tanh_range(architecture):
+def test_larger_generators_make_images_of_their_size_in_tanh_range(architecture):
     torch.manual_seed(0)
     images = models.build(architecture, 100)["generator"].eval()(torch.randn(5, 100) * 3)
-    assert images.shape == (5, 1, 32, 32) and images.min() >= -1 and images.max() <= 1
+    size = SIZE[architecture]
+    assert images.shape == (5, 1, size, size) and images.min() >= -1 and images.max() <= 1
+
+
+def test_examples_dcgan_has_no_biases_and_the_references_init():
+    torch.manual_seed(0)
+    for net in models.build("examples-dcgan", 100).values():
+        layers = [m for m in net.modules() if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
+        assert len(layers) == 5 and all(m.bias is None for m in layers)
+        assert all(float(m.weight.detach().std()) == pytest.approx(0.02, rel=0.25) for m in layers)
 
 
 def test_pytorch_dcgan_keeps_the_references_batchnorm_eps_and_init():

@@ -95,6 +95,34 @@ def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_no
             torch.testing.assert_close(ours, expected)
 
 
+def test_same_fake_step_updates_g_through_the_updated_d_on_the_fakes_d_saw():
+    """pytorch/examples' order, replayed by hand with plain modules standing in for the networks."""
+    run = tiny_run("examples-dcgan") | {"latent_dim": 3}
+    torch.manual_seed(0)
+    nets = {"generator": torch.nn.Linear(3, 4), "discriminator": torch.nn.Linear(4, 1)}
+    manual = {role: torch.nn.Linear(net.in_features, net.out_features) for role, net in nets.items()}
+    for role, net in manual.items():
+        net.load_state_dict(nets[role].state_dict())
+    real = torch.randn(5, 4)
+    torch.manual_seed(1)
+    training.step_discriminator_first_same_fake(
+        nets, training.make_optimizers(run, nets), real, run, torch.device("cpu")
+    )
+
+    torch.manual_seed(1)
+    g, d = manual["generator"], manual["discriminator"]
+    adam = {role: torch.optim.Adam(manual[role].parameters(), lr=2e-4, betas=(0.5, 0.999)) for role in manual}
+    fake = g(torch.randn(5, 3))
+    losses.bce_discriminator_loss(d(real), d(fake.detach())).backward()
+    adam["discriminator"].step()
+    adam["generator"].zero_grad()
+    losses.nonsaturating_generator_loss(d(fake)).backward()  # the same fakes, through the updated D
+    adam["generator"].step()
+    for role in nets:
+        for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
+            torch.testing.assert_close(ours, expected)
+
+
 def test_gradient_penalty_vanishes_for_a_1_lipschitz_linear_critic_and_not_otherwise():
     real, fake = torch.randn(16, 1, 28, 28), torch.randn(16, 1, 28, 28)
     alpha = torch.rand(16, 1, 1, 1)

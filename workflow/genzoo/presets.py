@@ -22,7 +22,7 @@ class Preset:
     lr_d: float | None
     betas: tuple[float, float]
     adam_eps: float
-    update_order: str  # "g_then_d", "d_then_g" (fresh noise for G), "simultaneous" (one forward) or "vae"
+    update_order: str  # a key of training.STEPS: g_then_d, d_then_g, d_then_g_same_fake, simultaneous, critic, vae
     d_loss_scale: float  # 0.5 averages the real and fake terms (PyTorch-GAN), 1.0 sums them (TF)
     n_fixed: int  # size of the fixed-noise batch rendered every epoch
     drop_last: bool = False  # skip the incomplete last batch of an epoch
@@ -150,6 +150,26 @@ PRESETS: dict[str, Preset] = {
         ),
         pytorch_gan_32px("pytorch-dcgan", "dcgan/dcgan.py", loss="bce"),
         pytorch_gan_32px("pytorch-lsgan", "lsgan/lsgan.py", loss="least_squares"),
+        Preset(
+            name="examples-dcgan",
+            reference="pytorch/examples dcgan/main.py (nc=1, ngf=ndf=64)",
+            kind="gan",
+            architecture="examples-dcgan",
+            pixel_range="tanh",
+            latent_dim=100,
+            noise="normal",
+            batch_size=64,
+            epochs=25,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            betas=(0.5, 0.999),
+            adam_eps=1e-8,
+            update_order="d_then_g_same_fake",
+            d_loss_scale=1.0,  # errD_real + errD_fake
+            n_fixed=64,
+            image_size=64,
+            notes=("MNIST resized to 64 pixels; scores see the samples resized back to 28",),
+        ),
         Preset(
             name="pytorch-wgan-gp",
             reference="eriklindernoren/PyTorch-GAN implementations/wgan_gp/wgan_gp.py",

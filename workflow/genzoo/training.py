@@ -138,6 +138,27 @@ def step_discriminator_first(nets, optimizers, real, run, device, index=0) -> di
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
+def step_discriminator_first_same_fake(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+    """pytorch/examples' order: update D on real and detached fakes, then G through the updated D on the
+    same fakes (G runs once per step)."""
+    generator, discriminator = nets["generator"], nets["discriminator"]
+    with autocast(run, device):
+        fake = generator(sample_noise(real.shape[0], run, device))
+        real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+    d_loss = discriminator_loss(run, real_logits, fake_logits)
+    optimizers["discriminator"].zero_grad(set_to_none=True)
+    d_loss.backward()
+    optimizers["discriminator"].step()
+
+    with autocast(run, device):
+        fake_logits = discriminator(fake)
+    g_loss = generator_loss(run, fake_logits)
+    optimizers["generator"].zero_grad(set_to_none=True)
+    g_loss.backward()
+    optimizers["generator"].step()
+    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
+
+
 def step_critic(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
     """PyTorch-GAN's WGAN-GP: a critic update on every batch, a generator update on every n_critic-th
     batch of the epoch (index 0, n_critic, ...) from the same noise. Its loss is logged on every batch:
@@ -185,6 +206,7 @@ def step_vae(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Te
 STEPS = {
     "g_then_d": step_generator_first,
     "d_then_g": step_discriminator_first,
+    "d_then_g_same_fake": step_discriminator_first_same_fake,
     "simultaneous": step_simultaneous,
     "critic": step_critic,
     "vae": step_vae,

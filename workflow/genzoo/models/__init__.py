@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from . import cs231n, pytorch_dcgan
+from . import cs231n, examples_dcgan, pytorch_dcgan
 from .keras_vae import VAE
 from .mlp_gan import MLPDiscriminator, MLPGenerator
 from .tf_basic_gan import BasicDiscriminator, BasicGenerator
@@ -43,6 +43,10 @@ def _pytorch_lsgan(latent_dim: int) -> dict[str, nn.Module]:
     return {"generator": generator, "discriminator": pytorch_dcgan.Discriminator()}
 
 
+def _examples_dcgan(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": examples_dcgan.Generator(latent_dim), "discriminator": examples_dcgan.Discriminator()}
+
+
 ARCHITECTURES = {
     "mlp-gan": _mlp_gan,
     "tf-dcgan": _tf_dcgan,
@@ -52,6 +56,7 @@ ARCHITECTURES = {
     "tf-basic-gan": _tf_basic_gan,
     "pytorch-dcgan": _pytorch_dcgan,
     "pytorch-lsgan": _pytorch_lsgan,
+    "examples-dcgan": _examples_dcgan,
 }
 
 
