@@ -57,3 +57,20 @@ def test_manifold_is_stitched_edge_to_edge(tmp_path):
     body = pixels[-12:]
     assert body.shape == (12, 12)
     assert body[4:8, 8:12].min() == 200 and body[:4].max() == 0
+
+
+def test_manifold_gif_has_one_frame_per_epoch_in_order(tmp_path):
+    paths = []
+    for epoch in range(3):
+        grid = np.full((2, 2, 4, 4), 60 * epoch, np.uint8)
+        paths.append(str(tmp_path / f"manifold_{epoch}.npy"))
+        np.save(paths[-1], grid)
+    rendering.manifold_gif(paths, ["a", "b", "c"], str(tmp_path / "m.gif"), frame_ms=100, last_frame_ms=900)
+    with Image.open(tmp_path / "m.gif") as gif:
+        assert gif.n_frames == 3
+        bodies, durations = [], []
+        for index in range(3):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+            bodies.append(int(np.asarray(gif.convert("L"))[-8:].mean()))
+    assert durations == [100, 100, 900] and bodies == [0, 60, 120]

@@ -122,6 +122,8 @@ def test_every_run_logs_each_epoch_and_records_provenance(finished, run):
 def test_vae_renders_its_latent_manifold(finished):
     with Image.open(finished / "results/runs/vae/manifold.png") as image:
         assert image.size[0] >= 15 * 28
+    with Image.open(finished / "results/runs/vae/manifold.gif") as gif:
+        assert gif.n_frames == EPOCHS["vae"] and gif.size[0] == 15 * 28
     assert not (finished / "results/runs/gan/manifold.png").exists()
 
 
@@ -192,7 +194,7 @@ def edit(path: Path) -> None:
 def test_editing_code_reruns_only_the_rules_that_import_it(finished):
     package = finished / "workflow" / "genzoo"
     edit(package / "rendering.py")
-    assert set(planned_jobs(finished)) == {"render_frame", "render_manifold", "gif", "all"}
+    assert set(planned_jobs(finished)) == {"render_frame", "render_manifold", "manifold_gif", "gif", "all"}
     assert snakemake(finished).returncode == 0
 
     edit(package / "models" / "mlp_gan.py")

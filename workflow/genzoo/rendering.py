@@ -46,19 +46,39 @@ def render_sample_grid(samples_path: str, out_path: str, title: str, scale: int 
     save_png(with_header(tile(samples), title, scale), out_path)
 
 
-def render_manifold(manifold_path: str, out_path: str, title: str, scale: int = 2) -> None:
+def manifold_image(manifold_path: str, title: str, scale: int) -> Image.Image:
     """The decoded 2-D latent grid, edge to edge as in Deep Learning with Python."""
     grid = np.load(manifold_path)
     rows, columns, height, width = grid.shape
     mosaic = grid.transpose(0, 2, 1, 3).reshape(rows * height, columns * width)
-    save_png(with_header(mosaic, title, scale), out_path)
+    return with_header(mosaic, title, scale)
 
 
-def assemble_gif(frame_paths: list[str], out_path: str, frame_ms: int, last_frame_ms: int) -> None:
-    """One frame per epoch in the order given, looping forever; the last frame lingers."""
+def render_manifold(manifold_path: str, out_path: str, title: str, scale: int = 2) -> None:
+    save_png(manifold_image(manifold_path, title, scale), out_path)
+
+
+def write_gif(frames: np.ndarray, out_path: str, frame_ms: int, last_frame_ms: int) -> None:
+    """Frames in the order given, looping forever; the last frame lingers."""
     import imageio.v3 as iio
 
-    frames = np.stack([iio.imread(path) for path in frame_paths])
     durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
     with io.atomic_path(out_path) as tmp:
         iio.imwrite(tmp, frames, extension=".gif", duration=durations, loop=0)
+
+
+def assemble_gif(frame_paths: list[str], out_path: str, frame_ms: int, last_frame_ms: int) -> None:
+    """One frame per epoch, from the rendered PNGs."""
+    import imageio.v3 as iio
+
+    write_gif(np.stack([iio.imread(path) for path in frame_paths]), out_path, frame_ms, last_frame_ms)
+
+
+def manifold_gif(
+    manifold_paths: list[str], titles: list[str], out_path: str, frame_ms: int, last_frame_ms: int, scale: int = 1
+) -> None:
+    """The latent manifold of every epoch as one GIF: how the decoder organizes its 2-D space while it learns."""
+    frames = np.stack(
+        [np.asarray(manifold_image(path, title, scale)) for path, title in zip(manifold_paths, titles, strict=True)]
+    )
+    write_gif(frames, out_path, frame_ms, last_frame_ms)

@@ -79,7 +79,7 @@ def run_targets(run):
         f"results/runs/{run}/losses.png",
     ]
     if genzoo_config.has_latent_manifold(RUNS[run]):
-        targets.append(f"results/runs/{run}/manifold.png")
+        targets += [f"results/runs/{run}/manifold.png", f"results/runs/{run}/manifold.gif"]
     return targets
 
 

@@ -35,6 +35,25 @@ rule render_manifold:
         "../scripts/render_manifold.py"
 
 
+rule manifold_gif:
+    input:
+        samples=rules.train.output.samples,
+        code=package_code("rendering"),
+    output:
+        "results/runs/{run}/manifold.gif",
+    log:
+        "results/logs/manifold_gif/{run}.log",
+    params:
+        epochs=lambda wildcards: epoch_tags(wildcards.run),
+        run=lambda wildcards: wildcards.run,
+        frame_ms=config["render"]["frame_ms"],
+        last_frame_ms=config["render"]["last_frame_ms"],
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/manifold_gif.py"
+
+
 rule gif:
     input:
         frames=frame_paths,
