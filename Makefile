@@ -33,7 +33,7 @@ dag: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/snakemake --cores 1 --quiet rules results/data/mnist-5k/train.pt
-	$(BIN)/python benchmarks/throughput.py --variants fp32 bf16
+	$(BIN)/python benchmarks/throughput.py --presets pytorch-gan,tf-dcgan,dlwp-vae --variants fp32 bf16
 	dir=$$(mktemp -d) && $(BIN)/python benchmarks/pipeline.py --keep $$dir && \
 		$(BIN)/python benchmarks/dryrun.py --finished $$dir && rm -rf $$dir
 
