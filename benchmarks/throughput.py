@@ -88,7 +88,7 @@ def best_images_per_s(epoch, repeats: int, device: torch.device) -> tuple[float,
     return images / best, best
 
 
-def workflow_epoch(run: dict, images: torch.Tensor, device: torch.device, channels_last: bool | None):
+def workflow_epoch(run: dict, images: torch.Tensor, labels, device: torch.device, channels_last: bool | None):
     torch.manual_seed(run["seed"])
     nets = training.build_nets(run, device, channels_last)
     optimizers = training.make_optimizers(run, nets)
@@ -100,7 +100,7 @@ def workflow_epoch(run: dict, images: torch.Tensor, device: torch.device, channe
     def epoch(max_steps: int | None) -> int:
         steps = batches if max_steps is None else min(batches, max_steps)
         order = torch.randperm(n, generator=order_rng).to(device)
-        training.run_epoch(step_fn, nets, optimizers, images, order, batch, steps, run, device)
+        training.run_epoch(step_fn, nets, optimizers, images, order, batch, steps, run, device, labels)
         return min(n, steps * batch)
 
     return epoch
@@ -118,10 +118,11 @@ def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
 
     def epoch(max_steps: int | None) -> int:
         seen = 0
-        for index, (batch, _) in enumerate(loader):
+        for index, (batch, labels) in enumerate(loader):
             if max_steps is not None and index == max_steps:
                 break
-            step_fn(nets, optimizers, batch.to(device), run, device, index)
+            labels = labels.to(device) if run["conditional"] else None
+            step_fn(nets, optimizers, batch.to(device), run, device, index, labels=labels)
             seen += batch.shape[0]
         return seen
 
@@ -187,7 +188,9 @@ def main() -> None:
             for variant in args.variants:
                 options, channels_last = parse_variant(variant)
                 run = resolve(preset, **batch, **options)
-                record(preset, run, f"workflow, {variant}", workflow_epoch(run, images, device, channels_last))
+                run_labels = labels.to(device) if run["conditional"] else None
+                epoch = workflow_epoch(run, images, run_labels, device, channels_last)
+                record(preset, run, f"workflow, {variant}", epoch)
 
     n = images01.shape[0]
     print(f"\n| preset | batch | loop | images/s | s/epoch ({n} images) | × reference ({args.workers[0]} workers) |")

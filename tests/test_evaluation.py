@@ -240,7 +240,7 @@ def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, t
     assert record["precision"] < real["precision"] and record["n_generated"] == 500
     assert record["inception_score"] < trained_classifier["real"]["test_inception_score"] / 2
     assert record["kid_subsets"] == 20 and record["precision_recall_k"] == 3 and record["density_coverage_k"] == 5
-    assert record["fid_floor"] == real["fid"] and "test_elbo" not in record
+    assert record["fid_floor"] == real["fid"] and "test_elbo" not in record and "label_accuracy" not in record
 
 
 def test_vae_checkpoints_also_get_held_out_elbo_and_reconstruction_error(mnist_5k_splits, trained_classifier, tmp_path):
@@ -264,6 +264,24 @@ def test_32px_generators_are_scored_at_28px(mnist_5k_splits, trained_classifier,
     assert images.shape == (7, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
     record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "scores")
     assert math.isfinite(record["fid"]) and record["n_generated"] == 500
+
+
+def test_a_conditional_generator_is_asked_for_every_class_and_scored_on_them(
+    mnist_5k_splits, trained_classifier, tmp_path
+):
+    from genzoo import evaluation
+
+    class LabelAsBrightness(torch.nn.Module):
+        def forward(self, z, labels):
+            return (labels.float() / 9 * 2 - 1).view(-1, 1, 1, 1).expand(-1, 1, 32, 32)
+
+    run = one_epoch_run("pytorch-cgan")
+    images = evaluation.generated_images(LabelAsBrightness(), run, 25, seed=0)
+    brightness = (images.mean((1, 2, 3)) * 9).round().long()
+    assert brightness.tolist() == [k % 10 for k in range(25)]
+    save_untrained_checkpoint(run, tmp_path / "ckpt")
+    record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "scores")
+    assert 0 <= record["label_accuracy"] <= 1
 
 
 def test_scores_refuse_a_reference_made_with_other_settings(mnist_5k_splits, trained_classifier, tmp_path):

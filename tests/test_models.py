@@ -21,12 +21,19 @@ REFERENCE_COUNTS = {
     "pytorch-lsgan": {"generator": 1_049_729, "discriminator": 98_113},
     # pytorch/examples' DCGAN for one channel at ngf = ndf = 64, no biases.
     "examples-dcgan": {"generator": 3_574_656, "discriminator": 2_763_520},
+    # cgan.py at 32 px, summed from its layer lists (two 10 x 10 label embeddings included).
+    "pytorch-cgan": {"generator": 1_757_412, "discriminator": 1_055_845},
 }
 LATENT = {"mlp-gan": 100, "tf-dcgan": 100, "keras-vae": 2, "cs231n-mlp": 96, "cs231n-dc": 96, "tf-basic-gan": 100}
-LATENT |= {"pytorch-dcgan": 100, "pytorch-lsgan": 100, "examples-dcgan": 100}
+LATENT |= {"pytorch-dcgan": 100, "pytorch-lsgan": 100, "examples-dcgan": 100, "pytorch-cgan": 100}
 GAN_ARCHITECTURES = ["mlp-gan", "tf-dcgan", "cs231n-mlp", "cs231n-dc", "tf-basic-gan", "pytorch-dcgan", "pytorch-lsgan"]
-GAN_ARCHITECTURES += ["examples-dcgan"]
-SIZE = {"pytorch-dcgan": 32, "pytorch-lsgan": 32, "examples-dcgan": 64}  # the others: 28
+GAN_ARCHITECTURES += ["examples-dcgan", "pytorch-cgan"]
+SIZE = {"pytorch-dcgan": 32, "pytorch-lsgan": 32, "examples-dcgan": 64, "pytorch-cgan": 32}  # the others: 28
+CONDITIONAL = {"pytorch-cgan"}
+
+
+def label_args(architecture: str, n: int) -> tuple:
+    return (torch.arange(n) % 10,) if architecture in CONDITIONAL else ()
 
 
 @pytest.mark.parametrize("architecture", sorted(REFERENCE_COUNTS))
@@ -52,13 +59,13 @@ def test_generators_make_28px_images_in_their_pixel_range(architecture, low, hig
 def test_discriminators_return_one_logit_per_image(architecture):
     discriminator = models.build(architecture, LATENT[architecture])["discriminator"]
     size = SIZE.get(architecture, 28)
-    assert discriminator(torch.rand(4, 1, size, size)).shape == (4, 1)
+    assert discriminator(torch.rand(4, 1, size, size), *label_args(architecture, 4)).shape == (4, 1)
 
 
 @pytest.mark.parametrize("architecture", sorted(SIZE))
 def test_larger_generators_make_images_of_their_size_in_tanh_range(architecture):
     torch.manual_seed(0)
-    images = models.build(architecture, 100)["generator"].eval()(torch.randn(5, 100) * 3)
+    images = models.build(architecture, 100)["generator"].eval()(torch.randn(5, 100) * 3, *label_args(architecture, 5))
     size = SIZE[architecture]
     assert images.shape == (5, 1, size, size) and images.min() >= -1 and images.max() <= 1
 
@@ -153,3 +160,14 @@ def test_same_conv_pads_the_extra_pixel_after():
     x = torch.zeros(1, 1, 4, 4)
     x[0, 0, 1, 1] = 1.0
     assert conv(x)[0, 0].tolist() == [[1.0, 0.0], [0.0, 0.0]]
+
+
+def test_cgan_draws_a_different_image_for_each_label_of_the_same_noise():
+    torch.manual_seed(0)
+    nets = models.build("pytorch-cgan", 100)
+    generator, discriminator = nets["generator"].eval(), nets["discriminator"].eval()
+    z = torch.randn(1, 100).repeat(10, 1)
+    images = generator(z, torch.arange(10))
+    assert all(not torch.equal(images[0], images[k]) for k in range(1, 10))
+    scores = discriminator(images[:1].repeat(10, 1, 1, 1), torch.arange(10))
+    assert scores.unique().numel() == 10  # the critic's verdict depends on the label it is told

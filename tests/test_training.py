@@ -31,7 +31,8 @@ def test_one_step_changes_every_network(preset):
     before = {role: [p.detach().clone() for p in net.parameters()] for role, net in nets.items()}
     low, high = data.PIXEL_RANGES[run["pixel_range"]]
     real = torch.rand(8, 1, run["image_size"], run["image_size"]) * (high - low) + low
-    step_losses = training.STEPS[run["update_order"]](nets, optimizers, real, run, torch.device("cpu"))
+    labels = torch.randint(0, 10, (8,))  # only conditional presets use them
+    step_losses = training.STEPS[run["update_order"]](nets, optimizers, real, run, torch.device("cpu"), labels=labels)
     assert all(math.isfinite(float(v)) for v in step_losses.values())
     for role, net in nets.items():
         changed = [not torch.equal(old, new) for old, new in zip(before[role], net.parameters(), strict=True)]
@@ -121,6 +122,26 @@ def test_same_fake_step_updates_g_through_the_updated_d_on_the_fakes_d_saw():
     for role in nets:
         for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
             torch.testing.assert_close(ours, expected)
+
+
+def test_a_conditional_preset_samples_one_row_per_label():
+    run = tiny_run("pytorch-cgan")
+    labels = training.fixed_labels(run, torch.device("cpu"))
+    assert labels.tolist() == [label for label in range(10) for _ in range(10)]  # a 10 x 10 grid, row = label
+    assert training.fixed_labels(tiny_run("pytorch-gan"), torch.device("cpu")) is None
+
+
+def test_a_conditional_step_shows_the_discriminator_real_labels_and_drawn_ones():
+    run = tiny_run("pytorch-cgan")
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    seen = []
+    nets["discriminator"].register_forward_hook(lambda module, args, out: seen.append(args[1].clone()))
+    real, labels = torch.rand(6, 1, 32, 32) * 2 - 1, torch.tensor([3, 3, 3, 7, 7, 7])
+    training.step_generator_first(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"), 0, labels)
+    fake_for_g, real_for_d, fake_for_d = seen
+    assert torch.equal(real_for_d, labels) and torch.equal(fake_for_g, fake_for_d)
+    assert not torch.equal(fake_for_g, labels)  # uniformly drawn labels for the fakes
 
 
 def test_gradient_penalty_vanishes_for_a_1_lipschitz_linear_critic_and_not_otherwise():

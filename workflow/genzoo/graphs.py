@@ -24,7 +24,7 @@ class GraphedStep:
         self.static_input: torch.Tensor | None = None
         self.static_losses: dict[str, torch.Tensor] = {}
 
-    def __call__(self, nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+    def __call__(self, nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
         if self.graph is None and self.eager_calls >= self.warmup and real.shape[0] == run["batch_size"]:
             self.capture(nets, optimizers, real, run, device)
         if self.graph is not None and real.shape == self.static_input.shape:
@@ -35,7 +35,7 @@ class GraphedStep:
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
-            losses = self.step_fn(nets, optimizers, real, run, device, index)
+            losses = self.step_fn(nets, optimizers, real, run, device, index, labels=labels)
         torch.cuda.current_stream().wait_stream(side)
         return losses
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-NUM_CLASSES = 10
+from .data import NUM_CLASSES
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:

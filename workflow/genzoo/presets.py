@@ -31,6 +31,7 @@ class Preset:
     gp_weight: float = 0.0  # "critic" order: weight of the gradient penalty
     g_loss_scale: float = 1.0  # factor on the generator's loss (CS231n's least squares: 0.5)
     image_size: int = 28  # side of the images the networks make and see; the data are resized to it
+    conditional: bool = False  # the networks also take the class label (one sample-grid row per label)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict:
@@ -150,6 +151,28 @@ PRESETS: dict[str, Preset] = {
         ),
         pytorch_gan_32px("pytorch-dcgan", "dcgan/dcgan.py", loss="bce"),
         pytorch_gan_32px("pytorch-lsgan", "lsgan/lsgan.py", loss="least_squares"),
+        Preset(
+            name="pytorch-cgan",
+            reference="eriklindernoren/PyTorch-GAN implementations/cgan/cgan.py",
+            kind="gan",
+            architecture="pytorch-cgan",
+            pixel_range="tanh",
+            latent_dim=100,
+            noise="normal",
+            batch_size=64,
+            epochs=200,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            betas=(0.5, 0.999),
+            adam_eps=1e-8,
+            update_order="g_then_d",
+            d_loss_scale=0.5,
+            n_fixed=100,  # cgan.py's sample_image: a 10 x 10 grid, row = label
+            loss="least_squares",  # its adversarial_loss is MSELoss
+            image_size=32,
+            conditional=True,
+            notes=("fakes get uniformly drawn labels; MNIST resized to 32 pixels",),
+        ),
         Preset(
             name="examples-dcgan",
             reference="pytorch/examples dcgan/main.py (nc=1, ngf=ndf=64)",

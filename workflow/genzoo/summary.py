@@ -26,6 +26,7 @@ SCORES = [
     Score("coverage", "coverage", True),
     Score("classes_covered", "classes covered", True),
     Score("kl_to_uniform", "KL to uniform classes", False),
+    Score("label_accuracy", "accuracy on requested labels", True),
     Score("test_elbo", "held-out ELBO (VAE)", True),
     Score("test_reconstruction_mse", "reconstruction MSE (VAE)", False),
 ]

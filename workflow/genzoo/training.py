@@ -77,12 +77,22 @@ def discriminator_loss(run: dict, real_logits: torch.Tensor, fake_logits: torch.
     return losses.GAN_LOSSES[run["loss"]][1](real_logits.float(), fake_logits.float(), run["d_loss_scale"])
 
 
-def step_generator_first(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+def conditions(run: dict, labels, n: int, device: torch.device) -> tuple[tuple, tuple]:
+    """Extra arguments of the networks for real and for generated images: none, or (labels,) for a
+    conditional preset, whose fakes get labels drawn uniformly, as cgan.py does."""
+    if not run["conditional"]:
+        return (), ()
+    return (labels,), (torch.randint(0, data.NUM_CLASSES, (n,), device=device),)
+
+
+def step_generator_first(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
     """PyTorch-GAN's order: update G on fresh fakes, then D on the same fakes, detached."""
     generator, discriminator = nets["generator"], nets["discriminator"]
+    noise = sample_noise(real.shape[0], run, device)
+    real_args, fake_args = conditions(run, labels, real.shape[0], device)
     with autocast(run, device):
-        fake = generator(sample_noise(real.shape[0], run, device))
-        fake_logits = discriminator(fake)
+        fake = generator(noise, *fake_args)
+        fake_logits = discriminator(fake, *fake_args)
     optimizers["generator"].zero_grad(set_to_none=True)
     g_loss = generator_loss(run, fake_logits)
     g_loss.backward()
@@ -90,14 +100,14 @@ def step_generator_first(nets, optimizers, real, run, device, index=0) -> dict[s
 
     optimizers["discriminator"].zero_grad(set_to_none=True)
     with autocast(run, device):
-        real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+        real_logits, fake_logits = discriminator(real, *real_args), discriminator(fake.detach(), *fake_args)
     d_loss = discriminator_loss(run, real_logits, fake_logits)
     d_loss.backward()
     optimizers["discriminator"].step()
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
-def step_simultaneous(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+def step_simultaneous(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
     """The TF tutorial's train_step: one forward pass, both gradients taken before either update."""
     generator, discriminator = nets["generator"], nets["discriminator"]
     with autocast(run, device):
@@ -117,7 +127,7 @@ def step_simultaneous(nets, optimizers, real, run, device, index=0) -> dict[str,
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
-def step_discriminator_first(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+def step_discriminator_first(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
     """CS231n's and the TF1 GAN's order: update D on real and detached fakes, then G on fresh noise."""
     generator, discriminator = nets["generator"], nets["discriminator"]
     with torch.no_grad(), autocast(run, device):  # D's step needs no graph through G
@@ -138,7 +148,9 @@ def step_discriminator_first(nets, optimizers, real, run, device, index=0) -> di
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
-def step_discriminator_first_same_fake(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+def step_discriminator_first_same_fake(
+    nets, optimizers, real, run, device, index=0, labels=None
+) -> dict[str, torch.Tensor]:
     """pytorch/examples' order: update D on real and detached fakes, then G through the updated D on the
     same fakes (G runs once per step)."""
     generator, discriminator = nets["generator"], nets["discriminator"]
@@ -159,7 +171,7 @@ def step_discriminator_first_same_fake(nets, optimizers, real, run, device, inde
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
-def step_critic(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+def step_critic(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
     """PyTorch-GAN's WGAN-GP: a critic update on every batch, a generator update on every n_critic-th
     batch of the epoch (index 0, n_critic, ...) from the same noise. Its loss is logged on every batch:
     on the others, -E[D(G(z))] from the critic's forward pass, which is what G would have minimized."""
@@ -189,7 +201,7 @@ def step_critic(nets, optimizers, real, run, device, index=0) -> dict[str, torch
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "gradient_penalty": penalty.detach()}
 
 
-def step_vae(nets, optimizers, real, run, device, index=0) -> dict[str, torch.Tensor]:
+def step_vae(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
     with autocast(run, device):
         z_mean, z_log_var = (t.float() for t in nets["encoder"](real))
     z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
@@ -226,12 +238,12 @@ def to_uint8(images: torch.Tensor, pixel_range: str):
 
 
 @torch.no_grad()
-def generate(generator: torch.nn.Module, noise: torch.Tensor) -> torch.Tensor:
+def generate(generator: torch.nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     """Generator output in inference mode (BatchNorm running stats, no dropout), as the references render."""
     was_training = generator.training
     generator.eval()
     try:
-        return generator(noise)
+        return generator(noise) if labels is None else generator(noise, labels)
     finally:
         generator.train(was_training)
 
@@ -248,12 +260,22 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def run_epoch(step_fn, nets, optimizers, images, order, batch_size, batches, run, device) -> dict[str, torch.Tensor]:
-    """One pass over the shuffled images; returns each loss per step, on the CPU."""
+def fixed_labels(run: dict, device: torch.device) -> torch.Tensor | None:
+    """A conditional preset's sample grid: one row per label (n_fixed / 10 columns); None otherwise."""
+    if not run["conditional"]:
+        return None
+    return torch.arange(data.NUM_CLASSES, device=device).repeat_interleave(run["n_fixed"] // data.NUM_CLASSES)
+
+
+def run_epoch(
+    step_fn, nets, optimizers, images, order, batch_size, batches, run, device, labels=None
+) -> dict[str, torch.Tensor]:
+    """One pass over the shuffled images (and their labels, for a conditional preset); each loss per step."""
     losses = []
     for index in range(batches):
-        batch = images[order[index * batch_size : (index + 1) * batch_size]]
-        losses.append(step_fn(nets, optimizers, batch, run, device, index))
+        chosen = order[index * batch_size : (index + 1) * batch_size]
+        batch_labels = labels[chosen] if labels is not None else None
+        losses.append(step_fn(nets, optimizers, images[chosen], run, device, index, labels=batch_labels))
     return {key: torch.stack([row[key] for row in losses]).float().cpu() for key in losses[0]}
 
 
@@ -280,7 +302,8 @@ def loss_rows(epoch: int, steps_before: int, losses_per_step: dict[str, torch.Te
 def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, checkpoint: bool):
     tag = epoch_tag(epoch)
     io.save_npy(
-        samples_dir / f"epoch_{tag}.npy", to_uint8(generate(nets["generator"], fixed_noise), run["pixel_range"])
+        samples_dir / f"epoch_{tag}.npy",
+        to_uint8(generate(nets["generator"], fixed_noise, fixed_labels(run, device)), run["pixel_range"]),
     )
     if run["kind"] == "vae" and run["latent_dim"] == 2:
         decoded = generate(nets["generator"], manifold_latents().to(device))
@@ -315,8 +338,9 @@ def train(
     state = resume.start(resume_dir, key)
 
     torch.manual_seed(run["seed"])
-    images, _ = data.load_split(train_path, device, run["pixel_range"])
+    images, labels = data.load_split(train_path, device, run["pixel_range"])
     images = data.resized(images, run["image_size"])
+    labels = labels.to(device) if run["conditional"] else None
     nets = build_nets(run, device)
     optimizers = make_optimizers(run, nets)
     step_fn = step_function(run, device)
@@ -355,7 +379,7 @@ def train(
         epoch_start = time.perf_counter()
         order = torch.randperm(n, generator=order_rng).to(device)
         losses_per_step = run_epoch(
-            step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device
+            step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device, labels
         )
         check_finite(run, epoch, step, losses_per_step)
         step_rows += loss_rows(epoch, step, losses_per_step)

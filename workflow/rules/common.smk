@@ -62,6 +62,8 @@ def generator_spec(wildcards):
         "noise",
         "pixel_range",
         "image_size",
+        "conditional",
+        "n_fixed",
         "epochs",
         "checkpoint_every",
     )

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from . import cs231n, examples_dcgan, pytorch_dcgan
+from . import cs231n, examples_dcgan, pytorch_cgan, pytorch_dcgan
 from .keras_vae import VAE
 from .mlp_gan import MLPDiscriminator, MLPGenerator
 from .tf_basic_gan import BasicDiscriminator, BasicGenerator
@@ -47,6 +47,10 @@ def _examples_dcgan(latent_dim: int) -> dict[str, nn.Module]:
     return {"generator": examples_dcgan.Generator(latent_dim), "discriminator": examples_dcgan.Discriminator()}
 
 
+def _pytorch_cgan(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": pytorch_cgan.Generator(latent_dim), "discriminator": pytorch_cgan.Discriminator()}
+
+
 ARCHITECTURES = {
     "mlp-gan": _mlp_gan,
     "tf-dcgan": _tf_dcgan,
@@ -57,6 +61,7 @@ ARCHITECTURES = {
     "pytorch-dcgan": _pytorch_dcgan,
     "pytorch-lsgan": _pytorch_lsgan,
     "examples-dcgan": _examples_dcgan,
+    "pytorch-cgan": _pytorch_cgan,
 }
 
 
