@@ -38,29 +38,28 @@ class Preset:
         return asdict(self)
 
 
-def pytorch_gan_32px(name: str, source: str, loss: str) -> Preset:
-    """PyTorch-GAN's convolutional pair (dcgan.py, lsgan.py): its shared defaults, on MNIST resized to 32 px."""
-    return Preset(
-        name=name,
-        reference=f"eriklindernoren/PyTorch-GAN implementations/{source}",
-        kind="gan",
-        architecture=name,
-        pixel_range="tanh",
-        latent_dim=100,
-        noise="normal",
-        batch_size=64,
-        epochs=200,
-        lr_g=2e-4,
-        lr_d=2e-4,
-        betas=(0.5, 0.999),
-        adam_eps=1e-8,
-        update_order="g_then_d",
-        d_loss_scale=0.5,  # (real + fake) / 2, both for BCE and for lsgan.py's MSE
-        n_fixed=25,
-        loss=loss,
-        image_size=32,
-        notes=("MNIST resized to 32 pixels; scores see the samples resized back to 28",),
-    )
+def pytorch_gan(name: str, source: str, architecture: str | None = None, **differences) -> Preset:
+    """PyTorch-GAN's shared defaults: Adam 2e-4 with betas (0.5, 0.999), z ~ N(0, 1) of size 100, batch 64,
+    200 epochs, images in [-1, 1], G step then D, D loss (real + fake) / 2. A preset names what differs."""
+    settings = {
+        "name": name,
+        "reference": f"eriklindernoren/PyTorch-GAN implementations/{source}",
+        "kind": "gan",
+        "architecture": architecture or name,
+        "pixel_range": "tanh",
+        "latent_dim": 100,
+        "noise": "normal",
+        "batch_size": 64,
+        "epochs": 200,
+        "lr_g": 2e-4,
+        "lr_d": 2e-4,
+        "betas": (0.5, 0.999),
+        "adam_eps": 1e-8,
+        "update_order": "g_then_d",
+        "d_loss_scale": 0.5,
+        "n_fixed": 25,
+    }
+    return Preset(**(settings | differences))
 
 
 def cs231n(name: str, model: str, architecture: str, epochs: int, loss: str = "bce", notes=()) -> Preset:
@@ -92,23 +91,10 @@ def cs231n(name: str, model: str, architecture: str, epochs: int, loss: str = "b
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
-        Preset(
-            name="pytorch-gan",
-            reference="eriklindernoren/PyTorch-GAN implementations/gan/gan.py",
-            kind="gan",
+        pytorch_gan(
+            "pytorch-gan",
+            "gan/gan.py",
             architecture="mlp-gan",
-            pixel_range="tanh",
-            latent_dim=100,
-            noise="normal",
-            batch_size=64,
-            epochs=200,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            betas=(0.5, 0.999),
-            adam_eps=1e-8,
-            update_order="g_then_d",
-            d_loss_scale=0.5,
-            n_fixed=25,
             notes=("BatchNorm1d(n, 0.8) sets eps=0.8, kept as in the reference",),
         ),
         Preset(
@@ -149,24 +135,22 @@ PRESETS: dict[str, Preset] = {
             n_fixed=16,
             notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
         ),
-        pytorch_gan_32px("pytorch-dcgan", "dcgan/dcgan.py", loss="bce"),
-        pytorch_gan_32px("pytorch-lsgan", "lsgan/lsgan.py", loss="least_squares"),
-        Preset(
-            name="pytorch-cgan",
-            reference="eriklindernoren/PyTorch-GAN implementations/cgan/cgan.py",
-            kind="gan",
-            architecture="pytorch-cgan",
-            pixel_range="tanh",
-            latent_dim=100,
-            noise="normal",
-            batch_size=64,
-            epochs=200,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            betas=(0.5, 0.999),
-            adam_eps=1e-8,
-            update_order="g_then_d",
-            d_loss_scale=0.5,
+        pytorch_gan(
+            "pytorch-dcgan",
+            "dcgan/dcgan.py",
+            image_size=32,
+            notes=("MNIST resized to 32 pixels; scores see the samples resized back to 28",),
+        ),
+        pytorch_gan(
+            "pytorch-lsgan",
+            "lsgan/lsgan.py",
+            loss="least_squares",  # MSE to 1 / 0; D loss halved like the others
+            image_size=32,
+            notes=("MNIST resized to 32 pixels; scores see the samples resized back to 28",),
+        ),
+        pytorch_gan(
+            "pytorch-cgan",
+            "cgan/cgan.py",
             n_fixed=100,  # cgan.py's sample_image: a 10 x 10 grid, row = label
             loss="least_squares",  # its adversarial_loss is MSELoss
             image_size=32,
@@ -193,23 +177,12 @@ PRESETS: dict[str, Preset] = {
             image_size=64,
             notes=("MNIST resized to 64 pixels; scores see the samples resized back to 28",),
         ),
-        Preset(
-            name="pytorch-wgan-gp",
-            reference="eriklindernoren/PyTorch-GAN implementations/wgan_gp/wgan_gp.py",
-            kind="gan",
+        pytorch_gan(
+            "pytorch-wgan-gp",
+            "wgan_gp/wgan_gp.py",
             architecture="mlp-gan",  # the MLP pair of gan.py; the critic outputs raw scores
-            pixel_range="tanh",
-            latent_dim=100,
-            noise="normal",
-            batch_size=64,
-            epochs=200,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            betas=(0.5, 0.999),
-            adam_eps=1e-8,
             update_order="critic",
             d_loss_scale=1.0,
-            n_fixed=25,
             loss="wasserstein_gp",
             n_critic=5,
             gp_weight=10.0,
