@@ -46,7 +46,7 @@ def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torc
     batches = []
     for start in range(0, n, BATCH):
         z = noise[start : start + BATCH]
-        batches.append(generator(z) if labels is None else generator(z, labels[start : start + BATCH]))
+        batches.append(training.generate(generator, z, None if labels is None else labels[start : start + BATCH]))
     images = data.to_unit_range(torch.cat(batches), run["pixel_range"])
     return data.resized(images, data.IMAGE_SIZE)  # the classifier sees digits at the datasets' own size
 

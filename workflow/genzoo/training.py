@@ -69,6 +69,13 @@ def autocast(run: dict, device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=run["precision"] == "bf16")
 
 
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step on the loss's gradients (cleared first; the forward passes never touch them)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
 def generator_loss(run: dict, fake_logits: torch.Tensor) -> torch.Tensor:
     return losses.GAN_LOSSES[run["loss"]][0](fake_logits.float(), run["g_loss_scale"])
 
@@ -93,17 +100,13 @@ def step_generator_first(nets, optimizers, real, run, device, index=0, labels=No
     with autocast(run, device):
         fake = generator(noise, *fake_args)
         fake_logits = discriminator(fake, *fake_args)
-    optimizers["generator"].zero_grad(set_to_none=True)
     g_loss = generator_loss(run, fake_logits)
-    g_loss.backward()
-    optimizers["generator"].step()
+    descend(optimizers["generator"], g_loss)
 
-    optimizers["discriminator"].zero_grad(set_to_none=True)
     with autocast(run, device):
         real_logits, fake_logits = discriminator(real, *real_args), discriminator(fake.detach(), *fake_args)
     d_loss = discriminator_loss(run, real_logits, fake_logits)
-    d_loss.backward()
-    optimizers["discriminator"].step()
+    descend(optimizers["discriminator"], d_loss)
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
@@ -135,16 +138,12 @@ def step_discriminator_first(nets, optimizers, real, run, device, index=0, label
     with autocast(run, device):
         real_logits, fake_logits = discriminator(real), discriminator(fake)
     d_loss = discriminator_loss(run, real_logits, fake_logits)
-    optimizers["discriminator"].zero_grad(set_to_none=True)
-    d_loss.backward()
-    optimizers["discriminator"].step()
+    descend(optimizers["discriminator"], d_loss)
 
     with autocast(run, device):
         fake_logits = discriminator(generator(sample_noise(real.shape[0], run, device)))
     g_loss = generator_loss(run, fake_logits)
-    optimizers["generator"].zero_grad(set_to_none=True)
-    g_loss.backward()
-    optimizers["generator"].step()
+    descend(optimizers["generator"], g_loss)
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
@@ -158,16 +157,12 @@ def step_discriminator_first_same_fake(
         fake = generator(sample_noise(real.shape[0], run, device))
         real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
     d_loss = discriminator_loss(run, real_logits, fake_logits)
-    optimizers["discriminator"].zero_grad(set_to_none=True)
-    d_loss.backward()
-    optimizers["discriminator"].step()
+    descend(optimizers["discriminator"], d_loss)
 
     with autocast(run, device):
         fake_logits = discriminator(fake)
     g_loss = generator_loss(run, fake_logits)
-    optimizers["generator"].zero_grad(set_to_none=True)
-    g_loss.backward()
-    optimizers["generator"].step()
+    descend(optimizers["generator"], g_loss)
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
 
 
@@ -185,9 +180,7 @@ def step_critic(nets, optimizers, real, run, device, index=0, labels=None) -> di
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=device)
     penalty = losses.gradient_penalty(critic, real, fake, alpha)
     d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores) + run["gp_weight"] * penalty
-    optimizers["discriminator"].zero_grad(set_to_none=True)
-    d_loss.backward()
-    optimizers["discriminator"].step()
+    descend(optimizers["discriminator"], d_loss)
 
     if index % run["n_critic"] != 0:
         g_loss = losses.wasserstein_generator_loss(fake_scores.detach())
@@ -195,9 +188,7 @@ def step_critic(nets, optimizers, real, run, device, index=0, labels=None) -> di
     with autocast(run, device):
         fake_scores = critic(generator(noise)).float()
     g_loss = losses.wasserstein_generator_loss(fake_scores)
-    optimizers["generator"].zero_grad(set_to_none=True)
-    g_loss.backward()
-    optimizers["generator"].step()
+    descend(optimizers["generator"], g_loss)
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "gradient_penalty": penalty.detach()}
 
 
@@ -209,9 +200,7 @@ def step_vae(nets, optimizers, real, run, device, index=0, labels=None) -> dict[
         reconstruction = nets["generator"](z).float()
     # Outside autocast: CUDA refuses binary_cross_entropy under it, and the ELBO sums in fp32.
     loss, recon_loss, kl = losses.vae_elbo_loss(reconstruction, real, z_mean, z_log_var)
-    optimizers["generator"].zero_grad(set_to_none=True)
-    loss.backward()
-    optimizers["generator"].step()
+    descend(optimizers["generator"], loss)
     return {"loss": loss.detach(), "reconstruction": recon_loss.detach(), "kl": kl.detach()}
 
 
