@@ -1,6 +1,6 @@
 # make run   - the whole workflow on the embedded default data (creates .venv on first use)
 # make test  - the test suite
-# make lint  - ruff (style, imports, likely bugs) and snakemake --lint
+# make lint  - ruff (style, imports, likely bugs), snakefmt and snakemake --lint
 # make dag   - the rule graph as an SVG (needs Graphviz's `dot`)
 # make bench - throughput against the reference loops, the whole pipeline's timings, dry-run times
 
@@ -26,6 +26,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check workflow tests benchmarks
 	$(BIN)/ruff format --check workflow tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 
 dag: $(STAMP)

@@ -17,7 +17,19 @@ include: "workflow/rules/render.smk"
 include: "workflow/rules/report.smk"
 
 
+# Cheap jobs, and the download (cluster nodes often have no internet), run where Snakemake runs, not as cluster jobs.
+localrules:
+    all,
+    download,
+    render_frame,
+    render_manifold,
+    manifold_gif,
+    gif,
+    plot_losses,
+    summary,
+
+
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -203,6 +203,21 @@ def test_editing_code_reruns_only_the_rules_that_import_it(finished):
     assert not {"download", "normalize", "train_classifier", "real_scores"} & set(jobs)
 
 
+def test_only_runs_that_ask_for_cuda_reserve_a_gpu(fresh):
+    """The `gpu` resource caps GPU jobs at one per GPU locally and becomes sbatch --gpus on SLURM."""
+    config = write_config(fresh, "cuda.yaml", lambda c: c["runs"]["dcgan"].update(device="cuda"))
+    result = snakemake(fresh, "--dry-run", config=config)
+    assert result.returncode == 0, result.stderr
+    gpus = {}
+    for job in result.stdout.split("\n\n"):
+        if rule := re.search(r"^(?:local)?rule (\w+):$", job, flags=re.M):
+            wildcards = re.search(r"wildcards: (.*)", job)
+            gpu = re.search(r"resources: .*\bgpu=(\d+)", job)
+            gpus[(rule.group(1), wildcards and wildcards.group(1))] = gpu and int(gpu.group(1))
+    assert {key: gpu for key, gpu in gpus.items() if gpu} == {("train", "run=dcgan"): 1}
+    assert {key[1] for key, gpu in gpus.items() if key[0] == "train" and gpu == 0} == {"run=gan", "run=vae"}
+
+
 @pytest.mark.parametrize(
     "change,message",
     [

@@ -47,6 +47,12 @@ def classifier_file(name):
     return lambda wildcards: f"results/classifiers/{run_dataset(wildcards)}/{name}"
 
 
+def gpus_for_run(wildcards):
+    """One GPU for a run that asks for device: cuda, so schedulers neither oversubscribe a GPU nor place the run
+    on a node without one; device: auto takes a GPU only where one happens to be free."""
+    return int(RUNS[wildcards.run]["device"] == "cuda")
+
+
 def epoch_tags(run):
     return [genzoo_config.epoch_tag(epoch) for epoch in genzoo_config.epochs(RUNS[run])]
 

@@ -5,11 +5,11 @@ rule download:
         raw=directory("results/data/{dataset}/raw"),
     log:
         "results/logs/download/{dataset}.log",
+    conda:
+        "../../envs/torch.yaml"
     params:
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
         mirrors=lambda wildcards: config["datasets"][wildcards.dataset].get("mirrors"),
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/download.py"
 
@@ -24,12 +24,12 @@ rule normalize:
         stats="results/data/{dataset}/stats.json",
     log:
         "results/logs/normalize/{dataset}.log",
+    conda:
+        "../../envs/torch.yaml"
     params:
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
         test_size=lambda wildcards: config["datasets"][wildcards.dataset].get("test_size", 1000),
         split_seed=lambda wildcards: config["datasets"][wildcards.dataset].get("split_seed", 0),
         train_subset=lambda wildcards: config["datasets"][wildcards.dataset].get("train_subset"),
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/normalize.py"

@@ -10,14 +10,14 @@ rule train_classifier:
         "results/logs/train_classifier/{dataset}.log",
     benchmark:
         "results/benchmarks/train_classifier/{dataset}.tsv"
-    params:
-        settings=section_settings("classifier"),
+    conda:
+        "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        settings=section_settings("classifier"),
     script:
         "../scripts/train_classifier.py"
 
@@ -35,14 +35,14 @@ rule real_scores:
         "results/logs/real_scores/{dataset}.log",
     benchmark:
         "results/benchmarks/real_scores/{dataset}.tsv"
-    params:
-        settings=section_settings("evaluation"),
+    conda:
+        "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        settings=section_settings("evaluation"),
     script:
         "../scripts/real_scores.py"
 
@@ -61,14 +61,14 @@ rule evaluate:
         "results/logs/evaluate/{run}.log",
     benchmark:
         "results/benchmarks/evaluate/{run}.tsv"
-    params:
-        generator=generator_spec,
-        settings=section_settings("evaluation"),
+    conda:
+        "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        generator=generator_spec,
+        settings=section_settings("evaluation"),
     script:
         "../scripts/evaluate.py"

@@ -8,11 +8,11 @@ rule render_frame:
         "results/logs/render_frame/{run}/epoch_{epoch}.log",
     benchmark:
         "results/benchmarks/render_frame/{run}/epoch_{epoch}.tsv"
+    conda:
+        "../../envs/plot.yaml"
     params:
         title=lambda wildcards: f"{wildcards.run} ({RUNS[wildcards.run]['preset']})  epoch {int(wildcards.epoch)}",
         scale=config["render"]["scale"],
-    conda:
-        "../../envs/plot.yaml"
     script:
         "../scripts/render_frame.py"
 
@@ -25,12 +25,12 @@ rule render_manifold:
         "results/runs/{run}/manifold.png",
     log:
         "results/logs/render_manifold/{run}.log",
+    conda:
+        "../../envs/plot.yaml"
     params:
         epoch=lambda wildcards: epoch_tags(wildcards.run)[-1],
         title=lambda wildcards: f"{wildcards.run}: 2-D latent manifold, epoch {RUNS[wildcards.run]['epochs']}",
         scale=config["render"]["scale"],
-    conda:
-        "../../envs/plot.yaml"
     script:
         "../scripts/render_manifold.py"
 
@@ -43,13 +43,13 @@ rule manifold_gif:
         "results/runs/{run}/manifold.gif",
     log:
         "results/logs/manifold_gif/{run}.log",
+    conda:
+        "../../envs/plot.yaml"
     params:
         epochs=lambda wildcards: epoch_tags(wildcards.run),
         run=lambda wildcards: wildcards.run,
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
-    conda:
-        "../../envs/plot.yaml"
     script:
         "../scripts/manifold_gif.py"
 
@@ -64,10 +64,10 @@ rule gif:
         "results/logs/gif/{run}.log",
     benchmark:
         "results/benchmarks/gif/{run}.tsv"
+    conda:
+        "../../envs/plot.yaml"
     params:
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
-    conda:
-        "../../envs/plot.yaml"
     script:
         "../scripts/gif.py"

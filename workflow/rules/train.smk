@@ -12,15 +12,16 @@ rule train:
         "results/logs/train/{run}.log",
     benchmark:
         "results/benchmarks/train/{run}.tsv"
-    params:
-        run=lambda wildcards: RUNS[wildcards.run],
-        # Not an output: Snakemake would delete it before a rerun, and with it the state to resume from.
-        resume_dir=lambda wildcards: f"results/runs/{wildcards.run}/resume",
+    conda:
+        "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=4000,
         runtime=240,
-    conda:
-        "../../envs/torch.yaml"
+        gpu=gpus_for_run,
+    params:
+        run=lambda wildcards: RUNS[wildcards.run],
+        # Not an output: Snakemake would delete it before a rerun, and with it the state to resume from.
+        resume_dir=lambda wildcards: f"results/runs/{wildcards.run}/resume",
     script:
         "../scripts/train.py"
