@@ -1,6 +1,7 @@
 # make run   - the whole workflow on the embedded default data (creates .venv on first use)
 # make test  - the test suite
 # make lint  - ruff (style, imports, likely bugs), snakefmt and snakemake --lint
+# make report - the HTML report of a finished run (results/report.html)
 # make dag   - the rule graph as an SVG (needs Graphviz's `dot`)
 # make bench - throughput against the reference loops, the whole pipeline's timings, dry-run times
 
@@ -10,7 +11,7 @@ CORES ?= all
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint dag bench clean
+.PHONY: run test lint report dag bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check workflow tests benchmarks
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
+
+report: $(STAMP)
+	$(BIN)/snakemake --report results/report.html
 
 dag: $(STAMP)
 	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg

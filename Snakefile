@@ -6,6 +6,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -27,6 +30,8 @@ localrules:
     gif,
     plot_losses,
     summary,
+    run_page,
+    leaderboard_page,
 
 
 rule all:

@@ -38,3 +38,22 @@ def test_every_rule_names_an_existing_env_and_a_log(repo):
         assert "\n    log:" in block, f"rule {name} has no log"
         env = re.search(r'conda:\n\s+"\.\./\.\./(envs/[\w.-]+)"', block)
         assert env and (repo / env.group(1)).is_file(), f"rule {name} has no existing conda env"
+
+
+def test_rules_in_the_plotting_env_never_import_torch(repo):
+    """envs/plot.yaml has no torch: the package modules its rules use must not import it, even indirectly."""
+    import subprocess
+    import sys
+
+    rules = "\n".join(p.read_text() for p in (repo / "workflow" / "rules").glob("*.smk"))
+    modules = set()
+    for block in re.split(r"^rule ", rules, flags=re.M)[1:]:
+        if '"../../envs/plot.yaml"' in block:
+            modules |= set(re.findall(r'package_code\("(\w+)"\)', block))
+    assert {"rendering", "plots", "summary", "pages"} <= modules
+    check = (
+        "import sys; sys.modules['torch'] = None; sys.path.insert(0, 'workflow'); import importlib; "
+        f"[importlib.import_module('genzoo.' + name) for name in {sorted(modules)!r}]"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -18,7 +18,19 @@ from test_workflow import EPOCHS, TINY, copy_workflow
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 DAEMONS = ("slurmctld", "slurmd", "sbatch", "squeue", "munged")
-LOCAL_RULES = {"all", "download", "render_frame", "render_manifold", "manifold_gif", "gif", "plot_losses", "summary"}
+# Cheap jobs and the download run where Snakemake runs (the Snakefile's localrules).
+LOCAL_RULES = {
+    "all",
+    "download",
+    "render_frame",
+    "render_manifold",
+    "manifold_gif",
+    "gif",
+    "plot_losses",
+    "summary",
+    "run_page",
+    "leaderboard_page",
+}
 
 
 def slurm_missing() -> str | None:

@@ -1,5 +1,6 @@
 """The whole DAG on a tiny config, in a copy of the workflow, then what a rerun would do."""
 
+import base64
 import json
 import math
 import os
@@ -157,6 +158,106 @@ def test_scores_are_tidy_and_ranked_on_a_leaderboard(finished):
     assert (summary["fid_floor"] == real["scores"]["fid"]).all()
 
 
+@pytest.fixture(scope="module")
+def report_page(finished):
+    """The tiny run's `snakemake --report`, open in a real headless Chromium (skipped without one, unless
+    GENZOO_REQUIRE_CHROMIUM=1, which CI sets)."""
+    from browser import Browser, chromium_path
+
+    if chromium_path() is None:
+        if os.environ.get("GENZOO_REQUIRE_CHROMIUM") == "1":
+            pytest.fail("GENZOO_REQUIRE_CHROMIUM=1 but chromium is not installed")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    result = snakemake(finished, "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Browser() as browser:
+        browser.home = (finished / "report.html").as_uri()
+        browser.open(browser.home)
+        yield browser
+
+
+def visible_texts(browser, selector: str) -> list[str]:
+    return browser.evaluate(
+        f"[...document.querySelectorAll({json.dumps(selector)})].filter(el => el.offsetParent)"
+        ".map(el => el.textContent.trim())"
+    )
+
+
+def entries(browser) -> list[list[str]]:
+    """The label cells of each row in the result table the navigation bar shows."""
+    rows = browser.evaluate(
+        "[...document.querySelectorAll('tr')].filter(tr => tr.querySelector('td') && tr.offsetParent)"
+        ".map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent.trim()).filter(Boolean))"
+    )
+    return sorted(rows)
+
+
+def go_home(browser) -> None:
+    """The report keeps no state in its URL: loading it again starts at its front page."""
+    browser.open(browser.home)
+
+
+def test_report_lists_every_run_with_its_figures(report_page):
+    assert {"Comparison", "Leaderboard", "Runs"} <= set(visible_texts(report_page, "body *"))
+    report_page.click_text("Runs")
+    for run in EPOCHS:
+        report_page.click_text(run)
+        # One label only: with two, Snakemake's report would show a run's two figures as a toggle, not a list.
+        figures = ["losses", "samples and scores"] + (["latent manifold"] if run == "vae" else [])
+        assert entries(report_page) == sorted([figure] for figure in figures)
+        report_page.click_text("Runs")  # the breadcrumb, back to the list of runs
+
+
+def test_report_shows_a_runs_page_with_its_gif_and_scores(report_page, finished):
+    go_home(report_page)
+    report_page.click_text("Runs")
+    report_page.click_text("gan")
+    report_page.view_result("samples and scores")
+    report_page.wait_for("document.querySelector('iframe')")
+    frame = report_page.evaluate(
+        "(() => { const f = document.querySelector('iframe'); const box = f.getBoundingClientRect();"
+        " return {src: f.src, width: box.width, height: box.height}; })()"
+    )
+    assert frame["width"] > 300 and frame["height"] > 300
+    header, payload = frame["src"].split(",", 1)
+    assert header.startswith("data:text/html")
+    page = base64.b64decode(payload).decode()
+    assert "<h1>Run gan</h1>" in page and page.count('src="data:image/gif;base64,') == 1
+    every = TINY["runs"]["gan"]["checkpoint_every"]
+    scored = sorted({e for e in range(1, EPOCHS["gan"] + 1) if e % every == 0} | {EPOCHS["gan"]})
+    assert re.findall(r"<tr><td>(\d+)</td>", page) == [str(e) for e in scored]
+    assert page == (finished / "results/runs/gan/page.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 1  # the final grid
+
+    # The page on its own (the report's frame is another origin, closed to scripts): every image decodes.
+    report_page.open((finished / "results/runs/vae/page.html").as_uri())
+    sizes = report_page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.width])")
+    assert len(sizes) == 3 and all(done and natural > 0 and shown >= 280 for done, natural, shown in sizes)
+
+
+def test_report_draws_the_comparison_plots_and_the_leaderboard(report_page, finished):
+    go_home(report_page)
+    report_page.click_text("Comparison")
+    figures = ["best checkpoints", "classes covered by epoch", "FID by epoch", "every score by epoch"]
+    assert entries(report_page) == sorted([figure] for figure in figures)
+    report_page.view_result("every score by epoch")
+    image = "document.querySelector('img[src^=\"data:image/png\"]')"
+    report_page.wait_for(f"{image}?.complete && {image}.naturalWidth > 0")
+    drawn = report_page.evaluate(f"[{image}.naturalWidth, {image}.naturalHeight]")
+    with Image.open(finished / "results/plots/metrics.png") as plot:
+        assert drawn == list(plot.size)
+
+    go_home(report_page)
+    report_page.click_text("Leaderboard")
+    report_page.view_result("runs by their best FID")
+    report_page.wait_for("document.querySelector('iframe')")
+    header, payload = report_page.evaluate("document.querySelector('iframe').src").split(",", 1)
+    assert header.startswith("data:text/html")
+    ranked = re.findall(r"<tr><td>(\d+)</td><td class=\"text\">([\w.-]+)</td>", base64.b64decode(payload).decode())
+    summary = pd.read_csv(finished / "results/summary.csv").sort_values("best_fid")
+    assert ranked == [(str(rank), run) for rank, run in enumerate(summary["run"], start=1)]
+
+
 def test_a_finished_workflow_has_nothing_left_to_do(finished):
     assert planned_jobs(finished) == {}
 
@@ -174,13 +275,15 @@ def test_changing_one_learning_rate_reruns_only_that_run(finished):
     jobs = planned_jobs(finished, config)
     assert jobs["train"] == ["run=gan"] and jobs["evaluate"] == ["run=gan"]
     assert len(jobs["render_frame"]) == EPOCHS["gan"] and all("run=gan" in w for w in jobs["render_frame"])
-    assert set(jobs) == {"train", "evaluate", "render_frame", "gif", "plot_losses", "summary", "all"}
+    assert jobs["run_page"] == ["run=gan"]
+    per_run = {"train", "evaluate", "render_frame", "gif", "plot_losses", "run_page"}
+    assert set(jobs) == per_run | {"summary", "leaderboard_page", "all"}
 
 
 def test_changing_a_render_option_reruns_only_frames_and_gifs(finished):
     config = write_config(finished, "scale.yaml", lambda c: c["render"].update(scale=2))
     jobs = planned_jobs(finished, config)
-    assert set(jobs) == {"render_frame", "render_manifold", "gif", "all"}
+    assert set(jobs) == {"render_frame", "render_manifold", "gif", "run_page", "all"}
     assert len(jobs["render_frame"]) == sum(EPOCHS.values()) and len(jobs["gif"]) == len(EPOCHS)
 
 
@@ -194,7 +297,7 @@ def edit(path: Path) -> None:
 def test_editing_code_reruns_only_the_rules_that_import_it(finished):
     package = finished / "workflow" / "genzoo"
     edit(package / "rendering.py")
-    assert set(planned_jobs(finished)) == {"render_frame", "render_manifold", "manifold_gif", "gif", "all"}
+    assert set(planned_jobs(finished)) == {"render_frame", "render_manifold", "manifold_gif", "gif", "run_page", "all"}
     assert snakemake(finished).returncode == 0
 
     edit(package / "models" / "mlp_gan.py")

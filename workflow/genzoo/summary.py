@@ -85,38 +85,59 @@ def format_score(value: float, column: str) -> str:
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
 
 
-def leaderboard(table: pd.DataFrame, references: dict[str, dict]) -> str:
-    """Markdown: per dataset, runs ranked by their best checkpoint's FID, under the real-vs-real reference."""
+LEADERBOARD_INTRO = (
+    "Per run, the checkpoint with the lowest FID. Every score compares the same number of generated and "
+    "held-out real images in the frozen classifier's feature space; the first row of each table scores real "
+    "training images the same way, a reference no generator can be expected to beat."
+)
+REAL_ROW = "real training images"
+
+
+class RankedTable(NamedTuple):
+    """One dataset's leaderboard: a note on how it was scored, column headers, rows of formatted cells.
+    The first row is the real-vs-real reference (run column REAL_ROW), then runs by their best FID."""
+
+    dataset: str
+    note: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+def ranked_tables(table: pd.DataFrame, references: dict[str, dict]) -> list[RankedTable]:
     scores = present(SCORES, table.rename(columns=lambda c: c.removeprefix("best_")))
     header = ["rank", "run", "preset", "epoch"] + [f"{s.label} {'↑' if s.higher_is_better else '↓'}" for s in scores]
-    lines = [
-        "# Leaderboard",
-        "",
-        "Per run, the checkpoint with the lowest FID. Every score compares the same number of generated and",
-        "held-out real images in the frozen classifier's feature space; the first row of each table scores real",
-        "training images the same way, a reference no generator can be expected to beat.",
-    ]
+    tables = []
     for dataset, runs in table.groupby("dataset", sort=True):
         reference = references[dataset]
-        lines += [
-            "",
-            f"## {dataset}",
-            "",
+        note = (
             f"{reference['n_real']} generated vs {reference['n_real']} held-out images; classifier accuracy "
-            f"{reference['classifier_test_accuracy']:.1%}, sha256 `{reference['classifier_sha256'][:12]}`.",
-            "",
-            "| " + " | ".join(header) + " |",
-            "|---:|---|---|---:|" + "---:|" * len(scores),
-        ]
+            f"{reference['classifier_test_accuracy']:.1%}, sha256 {reference['classifier_sha256'][:12]}."
+        )
         real = reference["scores"]
-        cells = ["–", "*real training images*", "–", "–"] + [format_score(real.get(s.column), s.column) for s in scores]
-        lines.append("| " + " | ".join(cells) + " |")
+        rows = [["–", REAL_ROW, "–", "–"] + [format_score(real.get(s.column), s.column) for s in scores]]
         for rank, row in enumerate(runs.sort_values("best_fid").itertuples(index=False), start=1):
             row = row._asdict()
-            cells = [str(rank), f"`{row['run']}`", row["preset"], str(row["best_epoch"])]
-            cells += [format_score(row.get(f"best_{s.column}"), s.column) for s in scores]
-            lines.append("| " + " | ".join(cells) + " |")
+            cells = [str(rank), row["run"], row["preset"], str(row["best_epoch"])]
+            rows.append(cells + [format_score(row.get(f"best_{s.column}"), s.column) for s in scores])
+        tables.append(RankedTable(str(dataset), note, header, rows))
+    return tables
+
+
+def leaderboard(table: pd.DataFrame, references: dict[str, dict]) -> str:
+    """Markdown: per dataset, runs ranked by their best checkpoint's FID, under the real-vs-real reference."""
+    lines = ["# Leaderboard", "", LEADERBOARD_INTRO]
+    for ranked in ranked_tables(table, references):
+        lines += ["", f"## {ranked.dataset}", "", ranked.note, ""]
+        lines += ["| " + " | ".join(ranked.header) + " |", "|---:|---|---|---:|" + "---:|" * (len(ranked.header) - 4)]
+        for cells in ranked.rows:
+            run = f"*{cells[1]}*" if cells[1] == REAL_ROW else f"`{cells[1]}`"
+            lines.append("| " + " | ".join([cells[0], run, *cells[2:]]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def load_references(paths: list[str]) -> dict[str, dict]:
+    """The real-vs-real scores, keyed by their dataset (the name of the folder each file is in)."""
+    return {Path(path).parent.name: json.loads(Path(path).read_text()) for path in paths}
 
 
 def summarize(
@@ -132,7 +153,7 @@ def summarize(
 
     plot_paths: 'fid', 'classes_covered', 'metrics' (every score by epoch) and 'comparison' (best checkpoints).
     """
-    references = {Path(path).parent.name: json.loads(Path(path).read_text()) for path in reference_paths}
+    references = load_references(reference_paths)
     infos, metrics = {}, {}
     for metrics_csv, info_path in zip(metrics_csvs, info_paths, strict=True):
         info = json.loads(Path(info_path).read_text())

@@ -80,11 +80,23 @@ def frame_paths(wildcards):
     return expand("results/runs/{run}/frames/epoch_{epoch}.png", run=wildcards.run, epoch=epoch_tags(wildcards.run))
 
 
+def final_frame(wildcards):
+    return f"results/runs/{wildcards.run}/frames/epoch_{epoch_tags(wildcards.run)[-1]}.png"
+
+
+def manifold_animation(wildcards):
+    """The VAE's latent-manifold GIF, for runs that have one; nothing for the others."""
+    if genzoo_config.has_latent_manifold(RUNS[wildcards.run]):
+        return [f"results/runs/{wildcards.run}/manifold.gif"]
+    return []
+
+
 def run_targets(run):
     targets = [
         f"results/runs/{run}/samples.gif",
         f"results/runs/{run}/metrics.csv",
         f"results/runs/{run}/losses.png",
+        f"results/runs/{run}/page.html",
     ]
     if genzoo_config.has_latent_manifold(RUNS[run]):
         targets += [f"results/runs/{run}/manifold.png", f"results/runs/{run}/manifold.gif"]
@@ -92,4 +104,8 @@ def run_targets(run):
 
 
 def all_targets():
-    return [target for run in RUNS for target in run_targets(run)] + list(rules.summary.output)
+    return (
+        [target for run in RUNS for target in run_targets(run)]
+        + list(rules.summary.output)
+        + [rules.leaderboard_page.output[0]]
+    )

@@ -22,7 +22,13 @@ rule render_manifold:
         samples=rules.train.output.samples,
         code=package_code("rendering"),
     output:
-        "results/runs/{run}/manifold.png",
+        report(
+            "results/runs/{run}/manifold.png",
+            caption="../report/manifold.rst",
+            category="Runs",
+            subcategory="{run}",
+            labels={"figure": "latent manifold"},
+        ),
     log:
         "results/logs/render_manifold/{run}.log",
     conda:

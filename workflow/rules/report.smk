@@ -4,7 +4,13 @@ rule plot_losses:
         epoch_losses=rules.train.output.epoch_losses,
         code=package_code("plots"),
     output:
-        "results/runs/{run}/losses.png",
+        report(
+            "results/runs/{run}/losses.png",
+            caption="../report/losses.rst",
+            category="Runs",
+            subcategory="{run}",
+            labels={"figure": "losses"},
+        ),
     log:
         "results/logs/plot_losses/{run}.log",
     conda:
@@ -23,13 +29,78 @@ rule summary:
         table="results/summary.csv",
         scores="results/scores.csv",
         leaderboard="results/leaderboard.md",
-        fid="results/plots/fid.png",
-        classes_covered="results/plots/classes_covered.png",
-        metrics="results/plots/metrics.png",
-        comparison="results/plots/comparison.png",
+        fid=report(
+            "results/plots/fid.png",
+            caption="../report/fid.rst",
+            category="Comparison",
+            labels={"figure": "FID by epoch"},
+        ),
+        classes_covered=report(
+            "results/plots/classes_covered.png",
+            caption="../report/classes_covered.rst",
+            category="Comparison",
+            labels={"figure": "classes covered by epoch"},
+        ),
+        metrics=report(
+            "results/plots/metrics.png",
+            caption="../report/metrics.rst",
+            category="Comparison",
+            labels={"figure": "every score by epoch"},
+        ),
+        comparison=report(
+            "results/plots/comparison.png",
+            caption="../report/comparison.rst",
+            category="Comparison",
+            labels={"figure": "best checkpoints"},
+        ),
     log:
         "results/logs/summary.log",
     conda:
         "../../envs/plot.yaml"
     script:
         "../scripts/summary.py"
+
+
+rule run_page:
+    input:
+        gif="results/runs/{run}/samples.gif",
+        manifold_gif=manifold_animation,
+        final_grid=final_frame,
+        metrics="results/runs/{run}/metrics.csv",
+        code=package_code("pages"),
+    output:
+        report(
+            "results/runs/{run}/page.html",
+            caption="../report/run_page.rst",
+            category="Runs",
+            subcategory="{run}",
+            labels={"figure": "samples and scores"},
+        ),
+    log:
+        "results/logs/run_page/{run}.log",
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        preset=lambda wildcards: RUNS[wildcards.run]["preset"],
+    script:
+        "../scripts/run_page.py"
+
+
+rule leaderboard_page:
+    input:
+        table=rules.summary.output.table,
+        references=rules.summary.input.references,
+        code=package_code("pages"),
+    output:
+        report(
+            "results/leaderboard.html",
+            caption="../report/leaderboard.rst",
+            category="Leaderboard",
+            labels={"table": "runs by their best FID"},
+        ),
+    log:
+        "results/logs/leaderboard_page.log",
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/leaderboard_page.py"
