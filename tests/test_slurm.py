@@ -1,5 +1,6 @@
 """The tiny config on a real one-node SLURM cluster started on this machine: every job that is not a
-localrule goes through sbatch, and the outputs are those of a local run.
+localrule goes through sbatch, and the outputs are those of a local run. Then a run with device: cuda, whose
+train job must ask sbatch for a GPU (which this node, having none, refuses at once).
 
 Needs root and Debian's slurmctld, slurmd, slurm-client and munge (.ci/run installs them). Skipped
 without them, unless GENZOO_REQUIRE_SLURM=1, which CI sets so that it cannot pass by skipping."""
@@ -7,14 +8,16 @@ without them, unless GENZOO_REQUIRE_SLURM=1, which CI sets so that it cannot pas
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from test_workflow import EPOCHS, TINY, copy_workflow
+from test_workflow import EPOCHS, TINY, copy_workflow, write_config
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 DAEMONS = ("slurmctld", "slurmd", "sbatch", "squeue", "munged")
@@ -42,30 +45,46 @@ def slurm_missing() -> str | None:
     return None
 
 
+CUDA_MARK = "=== a run with device: cuda ==="
+
+
 @pytest.fixture(scope="module")
 def on_slurm(repo, tmp_path_factory):
-    """A copy of the workflow that has run the tiny config through the SLURM executor; its Snakemake log."""
+    """A copy of the workflow that has run the tiny config through the SLURM executor, then tried to train one
+    run with device: cuda on the same (GPU-less) cluster. Its Snakemake logs, split at CUDA_MARK."""
     if reason := slurm_missing():
         if os.environ.get("GENZOO_REQUIRE_SLURM") == "1":
             pytest.fail(f"GENZOO_REQUIRE_SLURM=1 but {reason}")
         pytest.skip(reason)
     workdir = copy_workflow(repo, tmp_path_factory.mktemp("slurm"))
+    # A run of its own, so that the attempt leaves the tiny config's outputs alone.
+    cuda_config = write_config(
+        workdir, "cuda.yaml", lambda c: c["runs"].update(gpu={**c["runs"]["gan"], "device": "cuda"})
+    )
     config_before = SLURM_CONF.read_bytes() if SLURM_CONF.exists() else None
-    command = [
-        "timeout", "-k", "15", "900",
-        str(repo / "tests" / "slurm" / "localhost_cluster.sh"), str(workdir / "cluster"),
+    snakemake = [
         sys.executable, "-m", "snakemake",
         "--workflow-profile", "profiles/slurm",
-        "--configfile", "config/tiny.yaml",
         # No slurmdbd here: sacct cannot answer, squeue can.
         "--slurm-status-command", "squeue",
         "--slurm-init-seconds-before-status-checks", "2",
         "--slurm-keep-successful-logs",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-6000:] + _cluster_logs(workdir / "cluster")
-    return workdir, log, config_before
+    steps = (
+        f"{shlex.join(snakemake + ['--configfile', 'config/tiny.yaml'])} || exit 1\n"
+        f"echo {shlex.quote(CUDA_MARK)}\n"
+        # The target first: --configfile takes every word after it.
+        f"{shlex.join(snakemake + ['results/runs/gpu/train_info.json', '--configfile', cuda_config])}\n"
+        'echo "cuda run exit status: $?"\n'
+    )
+    cluster = [str(repo / "tests" / "slurm" / "localhost_cluster.sh"), str(workdir / "cluster")]
+    command = ["timeout", "-k", "15", "900", *cluster, "bash", "-c", steps]
+    # One stream, so the marker falls between the two runs' messages.
+    result = subprocess.run(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = result.stdout
+    assert result.returncode == 0 and CUDA_MARK in log, log[-6000:] + _cluster_logs(workdir / "cluster")
+    main_log, cuda_log = log.split(CUDA_MARK)
+    return SimpleNamespace(workdir=workdir, log=main_log, cuda_log=cuda_log, config_before=config_before)
 
 
 def _cluster_logs(state: Path) -> str:
@@ -73,7 +92,7 @@ def _cluster_logs(state: Path) -> str:
 
 
 def test_every_cluster_job_went_through_sbatch_and_left_its_slurm_log(on_slurm):
-    workdir, log, _ = on_slurm
+    workdir, log = on_slurm.workdir, on_slurm.log
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
     ran = re.findall(r"^(localrule|rule) (\w+):$", log, flags=re.M)
     cluster_rules = [name for kind, name in ran if kind == "rule"]
@@ -91,7 +110,7 @@ def test_every_cluster_job_went_through_sbatch_and_left_its_slurm_log(on_slurm):
 
 
 def test_training_on_the_cluster_gives_every_output(on_slurm):
-    workdir, _, _ = on_slurm
+    workdir = on_slurm.workdir
     summary = pd.read_csv(workdir / "results" / "summary.csv")
     assert sorted(summary["run"]) == sorted(TINY["runs"])
     for run, epochs in EPOCHS.items():
@@ -103,7 +122,17 @@ def test_training_on_the_cluster_gives_every_output(on_slurm):
 
 
 def test_the_cluster_is_stopped_and_the_machines_slurm_config_put_back(on_slurm):
-    _, _, config_before = on_slurm
-    assert (SLURM_CONF.read_bytes() if SLURM_CONF.exists() else None) == config_before
+    before = on_slurm.config_before
+    assert (SLURM_CONF.read_bytes() if SLURM_CONF.exists() else None) == before
     leftover = subprocess.run(["pgrep", "-x", "slurmctld|slurmd"], capture_output=True, text=True)
     assert leftover.stdout == ""
+
+
+def test_a_cuda_run_asks_sbatch_for_a_gpu_with_its_rules_memory_and_runtime(on_slurm):
+    """The node has no GPU, so sbatch refuses the job at once: a clear error, no job left queued or hanging."""
+    sbatch_calls = re.findall(r"^\s+(sbatch --parsable .*)$", on_slurm.cuda_log, flags=re.M)
+    assert sbatch_calls and all("--comment rule_train_wildcards_gpu" in call for call in sbatch_calls)
+    for flag in ("--gpus=1", "--mem 4000", "-t 720", "--cpus-per-task=1"):  # profiles/slurm's set-resources
+        assert flag in sbatch_calls[0]
+    assert "Invalid generic resource (gres) specification" in on_slurm.cuda_log
+    assert re.search(r"cuda run exit status: [1-9]", on_slurm.cuda_log)
