@@ -287,6 +287,18 @@ def test_changing_a_render_option_reruns_only_frames_and_gifs(finished):
     assert len(jobs["render_frame"]) == sum(EPOCHS.values()) and len(jobs["gif"]) == len(EPOCHS)
 
 
+def test_capping_the_frames_redoes_only_the_gifs(finished, fresh):
+    config = write_config(finished, "frames.yaml", lambda c: c["render"].update(max_frames=2))
+    jobs = planned_jobs(finished, config)
+    assert set(jobs) == {"gif", "run_page", "all"} and jobs["gif"] == jobs["run_page"] == ["run=gan"]
+    # From scratch: the 3-epoch run draws epochs 2 and 3 (every ceil(3 / 2) = 2nd and the last), the others all.
+    config = write_config(fresh, "frames.yaml", lambda c: c["render"].update(max_frames=2))
+    frames = sorted(planned_jobs(fresh, config)["render_frame"])
+    drawn = {run: range(1, last + 1) for run, last in EPOCHS.items()} | {"gan": [2, 3]}
+    assert EPOCHS["gan"] == 3 and EPOCHS["dcgan"] == EPOCHS["vae"] == 2
+    assert frames == sorted(f"run={run}, epoch={epoch:04d}" for run, epochs in drawn.items() for epoch in epochs)
+
+
 def edit(path: Path) -> None:
     """A real edit: Snakemake ignores a newer file whose checksum it has already recorded."""
     path.write_text(path.read_text() + "\n# edited\n")

@@ -1,3 +1,4 @@
+import math
 import re
 import sys
 from pathlib import Path
@@ -53,8 +54,12 @@ def gpus_for_run(wildcards):
     return int(RUNS[wildcards.run]["device"] == "cuda")
 
 
-def epoch_tags(run):
-    return [genzoo_config.epoch_tag(epoch) for epoch in genzoo_config.epochs(RUNS[run])]
+def frame_tags(run):
+    """The epochs a run's sample grid (and a VAE's manifold) is drawn for: at most about render.max_frames of them,
+    evenly spaced, and always the last. Checkpoints follow the same rule (every k-th epoch and the last)."""
+    stride = math.ceil(RUNS[run]["epochs"] / config["render"]["max_frames"])
+    every = genzoo_config.checkpoint_epochs({**RUNS[run], "checkpoint_every": stride})
+    return [genzoo_config.epoch_tag(epoch) for epoch in every]
 
 
 def generator_spec(wildcards):
@@ -77,11 +82,11 @@ def generator_spec(wildcards):
 
 
 def frame_paths(wildcards):
-    return expand("results/runs/{run}/frames/epoch_{epoch}.png", run=wildcards.run, epoch=epoch_tags(wildcards.run))
+    return expand("results/runs/{run}/frames/epoch_{epoch}.png", run=wildcards.run, epoch=frame_tags(wildcards.run))
 
 
 def final_frame(wildcards):
-    return f"results/runs/{wildcards.run}/frames/epoch_{epoch_tags(wildcards.run)[-1]}.png"
+    return f"results/runs/{wildcards.run}/frames/epoch_{frame_tags(wildcards.run)[-1]}.png"
 
 
 def manifold_animation(wildcards):

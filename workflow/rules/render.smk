@@ -34,7 +34,7 @@ rule render_manifold:
     conda:
         "../../envs/plot.yaml"
     params:
-        epoch=lambda wildcards: epoch_tags(wildcards.run)[-1],
+        epoch=lambda wildcards: frame_tags(wildcards.run)[-1],
         title=lambda wildcards: f"{wildcards.run}: 2-D latent manifold, epoch {RUNS[wildcards.run]['epochs']}",
         scale=config["render"]["scale"],
     script:
@@ -52,7 +52,7 @@ rule manifold_gif:
     conda:
         "../../envs/plot.yaml"
     params:
-        epochs=lambda wildcards: epoch_tags(wildcards.run),
+        epochs=lambda wildcards: frame_tags(wildcards.run),
         run=lambda wildcards: wildcards.run,
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
