@@ -16,30 +16,42 @@ def pins(lines) -> dict[str, str]:
     return found
 
 
+def env_pins(path: Path) -> dict[str, str]:
+    """The pip pins of a conda environment file."""
+    spec = yaml.safe_load(path.read_text())
+    return pins(next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d))
+
+
+RULE_ENV = re.compile(r'conda:\n\s+"\.\./\.\./(envs/[\w.-]+)"')
+
+
+def rule_blocks(repo: Path) -> dict[str, str]:
+    """Rule name -> the text of its definition, from workflow/rules/*.smk."""
+    rules = "\n".join(p.read_text() for p in sorted((repo / "workflow" / "rules").glob("*.smk")))
+    blocks = re.split(r"^rule ", rules, flags=re.M)[1:]
+    return {block.split(":")[0]: block for block in blocks}
+
+
 def test_every_env_pins_what_requirements_pin(repo):
     required = pins((repo / "requirements.txt").read_text().splitlines())
     assert {"torch", "torchvision", "snakemake", "numpy", "pandas"} <= set(required)
     envs = sorted((repo / "envs").glob("*.yaml"))
     assert envs
     for env in envs:
-        spec = yaml.safe_load(env.read_text())
-        pip_section = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d)
-        env_pins = pins(pip_section)
-        assert env_pins, f"{env.name} pins nothing"
-        for name, version in env_pins.items():
+        pinned = env_pins(env)
+        assert pinned, f"{env.name} pins nothing"
+        for name, version in pinned.items():
             assert required.get(name) == version, (
                 f"{env.name}: {name}=={version}, requirements.txt: {required.get(name)}"
             )
 
 
 def test_every_rule_names_an_existing_env_and_a_log(repo):
-    rules = "\n".join(p.read_text() for p in (repo / "workflow" / "rules").glob("*.smk"))
-    blocks = re.split(r"^rule ", rules, flags=re.M)[1:]
+    blocks = rule_blocks(repo)
     assert len(blocks) >= 10
-    for block in blocks:
-        name = block.split(":")[0]
+    for name, block in blocks.items():
         assert "\n    log:" in block, f"rule {name} has no log"
-        env = re.search(r'conda:\n\s+"\.\./\.\./(envs/[\w.-]+)"', block)
+        env = RULE_ENV.search(block)
         assert env and (repo / env.group(1)).is_file(), f"rule {name} has no existing conda env"
 
 
@@ -64,15 +76,11 @@ def test_every_rules_env_has_what_its_script_and_package_modules_import(repo):
     it uses (its package_code) import only the standard library, the package, and what the rule's env pins."""
     from genzoo.codedeps import module_closure
 
-    rules = "\n".join(p.read_text() for p in (repo / "workflow" / "rules").glob("*.smk"))
     local = {"genzoo", "script_setup"}
     checked = 0
-    for block in re.split(r"^rule ", rules, flags=re.M)[1:]:
-        name = block.split(":")[0]
-        env = re.search(r'conda:\n\s+"\.\./\.\./(envs/[\w.-]+)"', block).group(1)
-        spec = yaml.safe_load((repo / env).read_text())
-        pip_section = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d)
-        available = set(pins(pip_section))
+    for name, block in rule_blocks(repo).items():
+        env = RULE_ENV.search(block).group(1)
+        available = set(env_pins(repo / env))
         script = repo / "workflow" / "scripts" / re.search(r'script:\n\s+"\.\./scripts/([\w.]+)"', block).group(1)
         modules = re.findall(r'"(\w+)"', re.search(r"package_code\(([^)]*)\)", block).group(1))
         files = [script, *map(Path, module_closure(*modules))]
