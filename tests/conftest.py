@@ -15,10 +15,10 @@ def repo() -> Path:
 @pytest.fixture(scope="session")
 def mnist_5k_splits(tmp_path_factory):
     """The embedded digits, fetched and normalized once for every test that needs real images."""
-    from genzoo import data
+    from genzoo import data, sources
 
     root = tmp_path_factory.mktemp("mnist-5k")
-    data.fetch("mnist-5k", root / "raw")
+    sources.fetch("mnist-5k", root / "raw")
     stats = data.normalize("mnist-5k", root / "raw", root / "train.pt", root / "test.pt", root / "stats.json", 1000, 0)
     return {"root": root, "train": root / "train.pt", "test": root / "test.pt", "stats": stats}
 

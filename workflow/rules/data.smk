@@ -1,6 +1,6 @@
 rule download:
     input:
-        code=package_code("data"),
+        code=package_code("sources"),
     output:
         raw=directory("results/data/{dataset}/raw"),
     log:

