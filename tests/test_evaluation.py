@@ -113,26 +113,31 @@ def two_clusters(rng, n):
     return np.concatenate([rng.normal(size=(n, 8)), rng.normal(size=(n, 8)) + 20.0])
 
 
+def precision_recall(real, fake):
+    scores = metrics.manifold_scores(real, fake, k_pr=3)
+    return {"precision": scores["precision"], "recall": scores["recall"]}
+
+
 def test_precision_recall_separate_fidelity_from_diversity():
     rng = np.random.default_rng(5)
     real = two_clusters(rng, 500)
-    assert metrics.precision_recall(real, real) == {"precision": 1.0, "recall": 1.0}
-    full = metrics.precision_recall(real, two_clusters(rng, 500))  # a fresh sample of the real distribution
-    dropped_a_mode = metrics.precision_recall(real, rng.normal(size=(1000, 8)))  # all fakes in one of two clusters
+    assert precision_recall(real, real) == {"precision": 1.0, "recall": 1.0}
+    full = precision_recall(real, two_clusters(rng, 500))  # a fresh sample of the real distribution
+    dropped_a_mode = precision_recall(real, rng.normal(size=(1000, 8)))  # all fakes in one of two clusters
     assert full["precision"] > 0.8 and full["recall"] > 0.8
     assert dropped_a_mode["precision"] == pytest.approx(full["precision"], abs=0.05)
     assert dropped_a_mode["recall"] == pytest.approx(full["recall"] / 2, abs=0.05)
-    assert metrics.precision_recall(real, rng.normal(size=(1000, 8)) + 100.0) == {"precision": 0.0, "recall": 0.0}
+    assert precision_recall(real, rng.normal(size=(1000, 8)) + 100.0) == {"precision": 0.0, "recall": 0.0}
 
 
 def test_density_and_coverage_match_their_expectation_for_one_distribution():
     """Naeem et al.: for fakes from the real distribution, E[density] = 1 and E[coverage] ~ 1 - 2^-k (M = N)."""
     rng = np.random.default_rng(6)
     real, fake = rng.normal(size=(2000, 8)), rng.normal(size=(2000, 8))
-    scores = metrics.density_coverage(real, fake, k=5)
+    scores = metrics.manifold_scores(real, fake, k_dc=5)
     assert scores["density"] == pytest.approx(1.0, abs=0.1)
     assert scores["coverage"] == pytest.approx(1 - 0.5**5, abs=0.015)
-    collapsed = metrics.density_coverage(real, np.zeros((2000, 8)), k=5)  # every fake on one point
+    collapsed = metrics.manifold_scores(real, np.zeros((2000, 8)), k_dc=5)  # every fake on one point
     assert collapsed["coverage"] < 0.01
 
 

@@ -45,32 +45,23 @@ def polynomial_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def kernel_inception_distance(
     features_real: np.ndarray, features_fake: np.ndarray, subsets: int, subset_size: int, seed: int
 ) -> tuple[float, float]:
-    """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets."""
+    """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets.
+
+    Each subset's kernels are computed from its own features: at 10,000 images per side that is 30x less work than
+    kernels over the whole sets (and the memory stays at three subset-sized matrices).
+    """
     if subset_size > min(len(features_real), len(features_fake)):
         sizes = f"{len(features_real)}, {len(features_fake)}"
         raise ValueError(f"KID subset size {subset_size} exceeds the sample sizes {sizes}")
     rng = np.random.default_rng(seed)
-    real_masks = np.zeros((subsets, len(features_real)))
-    fake_masks = np.zeros((subsets, len(features_fake)))
-    for index in range(subsets):
-        real_masks[index, rng.choice(len(features_real), subset_size, replace=False)] = 1.0
-        fake_masks[index, rng.choice(len(features_fake), subset_size, replace=False)] = 1.0
-
-    def subset_sums(masks_a, kernel, masks_b):
-        """Sum of the kernel over each subset pair, as matrix products instead of gathering submatrices."""
-        return ((masks_a @ kernel) * masks_b).sum(1)
-
-    k_rr = polynomial_kernel(features_real, features_real)
-    k_ff = polynomial_kernel(features_fake, features_fake)
     m = subset_size
-    within = (
-        subset_sums(real_masks, k_rr, real_masks)
-        - real_masks @ np.diag(k_rr)
-        + subset_sums(fake_masks, k_ff, fake_masks)
-        - fake_masks @ np.diag(k_ff)
-    ) / (m * (m - 1))
-    across = subset_sums(real_masks, polynomial_kernel(features_real, features_fake), fake_masks) / (m * m)
-    values = within - 2 * across
+    values = np.empty(subsets)
+    for index in range(subsets):
+        real = features_real[rng.choice(len(features_real), m, replace=False)]
+        fake = features_fake[rng.choice(len(features_fake), m, replace=False)]
+        k_rr, k_ff = polynomial_kernel(real, real), polynomial_kernel(fake, fake)
+        within = (k_rr.sum() - np.trace(k_rr) + k_ff.sum() - np.trace(k_ff)) / (m * (m - 1))
+        values[index] = within - 2 * polynomial_kernel(real, fake).sum() / (m * m)
     return float(np.mean(values)), float(np.std(values))
 
 
@@ -83,31 +74,35 @@ def inception_score(probs: np.ndarray) -> float:
 
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    squared = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * a @ b.T
-    return np.sqrt(np.clip(squared, 0, None))
+    """Euclidean distances, (|a|^2 + |b|^2 - 2 a.b) evaluated in place: two n x m matrices at a time, not five."""
+    squared = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :]
+    products = a @ b.T
+    products *= 2
+    squared -= products
+    del products
+    np.clip(squared, 0, None, out=squared)
+    return np.sqrt(squared, out=squared)
 
 
-def kth_neighbour_radii(features: np.ndarray, k: int) -> np.ndarray:
-    """Distance of each point to its k-th nearest other point of the same set."""
+def kth_neighbour_radii(features: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
+    """Distance of each point to its k-th nearest other point of the same set, for each k in ks."""
     distances = pairwise_distances(features, features)
-    return np.partition(distances, k, axis=1)[:, k]  # column 0 is the point itself
+    ordered = np.partition(distances, ks, axis=1)  # column 0 is the point itself
+    return {k: ordered[:, k] for k in ks}
 
 
-def precision_recall(features_real: np.ndarray, features_fake: np.ndarray, k: int = 3) -> dict:
-    """Kynkaanniemi et al. 2019: the share of fakes inside the real k-NN manifold, and vice versa."""
+def manifold_scores(features_real: np.ndarray, features_fake: np.ndarray, k_pr: int = 3, k_dc: int = 5) -> dict:
+    """Precision and recall (Kynkaanniemi et al. 2019: the share of fakes inside the real k-NN manifold, and vice
+    versa) and density and coverage (Naeem et al. 2020: how many real k-NN balls hold each fake, /k, and the share
+    of real balls hit). One cross-distance matrix and one neighbour search per set serve all four."""
     cross = pairwise_distances(features_real, features_fake)
-    real_radii, fake_radii = kth_neighbour_radii(features_real, k), kth_neighbour_radii(features_fake, k)
+    real_radii = kth_neighbour_radii(features_real, sorted({k_pr, k_dc}))
+    fake_radii = kth_neighbour_radii(features_fake, [k_pr])[k_pr]
+    inside = cross <= real_radii[k_dc][:, None]
     return {
-        "precision": float((cross <= real_radii[:, None]).any(0).mean()),
+        "precision": float((cross <= real_radii[k_pr][:, None]).any(0).mean()),
         "recall": float((cross <= fake_radii[None, :]).any(1).mean()),
-    }
-
-
-def density_coverage(features_real: np.ndarray, features_fake: np.ndarray, k: int = 5) -> dict:
-    """Naeem et al. 2020: how many real k-NN balls hold each fake (/k), and the share of real balls hit."""
-    inside = pairwise_distances(features_real, features_fake) <= kth_neighbour_radii(features_real, k)[:, None]
-    return {
-        "density": float(inside.sum() / (k * features_fake.shape[0])),
+        "density": float(inside.sum() / (k_dc * features_fake.shape[0])),
         "coverage": float(inside.any(1).mean()),
     }
 
@@ -140,7 +135,6 @@ def sample_scores(real_features: np.ndarray, fake_features: np.ndarray, fake_pro
         "kid_mean": kid_mean,
         "kid_std": kid_std,
         "inception_score": inception_score(fake_probs),
-        **precision_recall(real_features, fake_features, settings["precision_recall_k"]),
-        **density_coverage(real_features, fake_features, settings["density_coverage_k"]),
+        **manifold_scores(real_features, fake_features, settings["precision_recall_k"], settings["density_coverage_k"]),
         **class_coverage(fake_probs, settings["coverage_threshold"]),
     }

@@ -33,14 +33,39 @@ def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, titl
     save_figure(figure, out_path)
 
 
+class EntryStyle:
+    """One colour per config entry, so the seeds of one entry read as one family of lines; one legend label each."""
+
+    def __init__(self, runs: list[str], entries: dict[str, str] | None = None):
+        self.entries = {run: (entries or {}).get(run, run) for run in runs}
+        order = list(dict.fromkeys(self.entries.values()))
+        self.colour = {entry: f"C{index}" for index, entry in enumerate(order)}
+        self.seeds = {entry: list(self.entries.values()).count(entry) for entry in order}
+        self.labelled: set[tuple[int, str]] = set()
+
+    def __call__(self, axis, run: str) -> dict:
+        """Line keywords for run on axis: its entry's colour, and the entry's label the first time only."""
+        entry = self.entries[run]
+        first = (id(axis), entry) not in self.labelled
+        self.labelled.add((id(axis), entry))
+        label = entry if self.seeds[entry] == 1 else f"{entry} ({self.seeds[entry]} seeds)"
+        return {"color": self.colour[entry], "label": label if first else "_nolegend_"}
+
+
 def plot_metric_by_epoch(
-    metrics_csvs: list[str], metric: str, out_path: str, floor: dict[str, float] | None = None, log_scale: bool = False
+    metrics_csvs: list[str],
+    metric: str,
+    out_path: str,
+    floor: dict[str, float] | None = None,
+    log_scale: bool = False,
+    entries: dict[str, str] | None = None,
 ) -> None:
-    """One line per run; a dashed line per real-vs-real floor where given (label -> value)."""
+    """One line per run (the seeds of an entry in one colour); a dashed line per real-vs-real floor (label -> value)."""
     figure, axis = plt.subplots(figsize=(6.5, 4))
-    for path in metrics_csvs:
-        frame = pd.read_csv(path)
-        axis.plot(frame["epoch"], frame[metric], marker="o", ms=3, label=frame["run"].iloc[0])
+    frames = [pd.read_csv(path) for path in metrics_csvs]
+    style = EntryStyle([frame["run"].iloc[0] for frame in frames], entries)
+    for frame in frames:
+        axis.plot(frame["epoch"], frame[metric], marker="o", ms=3, **style(axis, frame["run"].iloc[0]))
     for label, value in (floor or {}).items():
         axis.axhline(value, ls="--", lw=1, color="grey", label=label)
     if log_scale:
@@ -63,13 +88,20 @@ def score_title(score) -> str:
     return f"{score.label} ({'higher' if score.higher_is_better else 'lower'} is better)"
 
 
-def plot_scores_by_epoch(metrics: dict[str, pd.DataFrame], scores: list, real: dict[str, dict], out_path: str) -> None:
+def plot_scores_by_epoch(
+    metrics: dict[str, pd.DataFrame],
+    scores: list,
+    real: dict[str, dict],
+    out_path: str,
+    entries: dict[str, str] | None = None,
+) -> None:
     """One panel per score, one line per run; dashed: real training images scored the same way, per dataset."""
     figure, axes = panel_grid(len(scores))
+    style = EntryStyle(list(metrics), entries)
     for axis, score in zip(axes, scores, strict=True):
-        for index, (run, frame) in enumerate(metrics.items()):
-            if score.column in frame and frame[score.column].notna().any():  # a run's colour is the same everywhere
-                axis.plot(frame["epoch"], frame[score.column], marker="o", ms=2.5, color=f"C{index}", label=run)
+        for run, frame in metrics.items():
+            if score.column in frame and frame[score.column].notna().any():  # an entry's colour is the same everywhere
+                axis.plot(frame["epoch"], frame[score.column], marker="o", ms=2.5, **style(axis, run))
         for dataset, reference in real.items():
             if score.column in reference:
                 axis.axhline(reference[score.column], ls="--", lw=1, color="grey", label=f"real ({dataset})")
@@ -88,19 +120,31 @@ def plot_scores_by_epoch(metrics: dict[str, pd.DataFrame], scores: list, real: d
 
 
 def plot_best_checkpoints(table: pd.DataFrame, scores: list, real: dict[str, dict], out_path: str) -> None:
-    """One panel per score: a bar per run at its best checkpoint by FID; dashed: the real-vs-real reference."""
-    figure, axes = panel_grid(len(scores), size=(4.4, 0.9 + 0.32 * len(table)))
-    labels = [f"{row.run} (epoch {row.best_epoch})" for row in table.itertuples()]
+    """One panel per score: a bar per config entry at its runs' best checkpoints by FID (the mean over its seeds,
+    with their standard deviation and each seed as a dot); dashed: the real-vs-real reference."""
+    groups = [group for _, group in table.groupby("entry", sort=False)]
+    figure, axes = panel_grid(len(scores), size=(4.4, 0.9 + 0.32 * len(groups)))
+    labels = [
+        f"{group['entry'].iloc[0]} (epoch {group['best_epoch'].iloc[0]})"
+        if len(group) == 1
+        else f"{group['entry'].iloc[0]} ({len(group)} seeds)"
+        for group in groups
+    ]
+    colours = [f"C{i}" for i in range(len(groups))]
     for axis, score in zip(axes, scores, strict=True):
-        values = table[f"best_{score.column}"]
-        axis.barh(range(len(table)), values, color=[f"C{i}" for i in range(len(table))])
-        axis.set_yticks(range(len(table)), labels, fontsize=8)
+        values = [group[f"best_{score.column}"] for group in groups]
+        spread = [v.std(ddof=1) if v.notna().sum() > 1 else 0.0 for v in values]
+        axis.barh(range(len(groups)), [v.mean() for v in values], xerr=spread, color=colours, capsize=3)
+        for position, v in enumerate(values):
+            if len(v) > 1:
+                axis.plot(v, [position] * len(v), "o", ms=3, color="black", alpha=0.6)
+        axis.set_yticks(range(len(groups)), labels, fontsize=8)
         axis.invert_yaxis()
         for reference in real.values():
             if score.column in reference:
                 axis.axvline(reference[score.column], ls="--", lw=1, color="grey")
         axis.set_title(score_title(score), fontsize=9)
         axis.grid(alpha=0.3, axis="x")
-    figure.suptitle("best checkpoint of each run (dashed: real training images)")
+    figure.suptitle("best checkpoint of each run; mean ± std over seeds, dots: single seeds (dashed: real images)")
     figure.tight_layout()
     save_figure(figure, out_path)

@@ -41,6 +41,7 @@ def real_reference(
         **recorded,
         "classifier_sha256": classifier_info["sha256"],
         "classifier_test_accuracy": classifier_info["test_accuracy"],
+        "classifier_test_size": classifier_info["test_size"],
     }
     io.write_json(out_path, io.provenance(**reference))
     scores = reference["scores"]

@@ -50,13 +50,15 @@ def tidy_scores(metrics: dict[str, pd.DataFrame], infos: dict[str, dict]) -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
-def run_row(metrics: pd.DataFrame, info: dict, reference: dict) -> dict:
-    """A run's best checkpoint by FID and its last one, every score of both, and where they came from."""
+def run_row(metrics: pd.DataFrame, info: dict, reference: dict, entry: str) -> dict:
+    """A run's best checkpoint by FID and its last one, every score of both, and where they came from.
+    entry: the config entry the run comes from (itself, or the entry whose seeds it is one of)."""
     final = metrics.sort_values("epoch").iloc[-1]
     best = metrics.loc[metrics["fid"].idxmin()]
     run = info["run"]
     row = {
         "run": run["name"],
+        "entry": entry,
         "preset": run["preset"],
         "dataset": run["dataset"],
         "epochs": run["epochs"],
@@ -80,15 +82,24 @@ def run_row(metrics: pd.DataFrame, info: dict, reference: dict) -> dict:
 def format_score(value: float, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if column == "classes_covered":
+    if column == "classes_covered" and float(value).is_integer():
         return str(int(value))
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
 
 
+def format_spread(values: pd.Series, column: str) -> str:
+    """One run's score, or the mean ± standard deviation of a run's seeds."""
+    values = values.dropna()
+    if len(values) <= 1:
+        return format_score(values.iloc[0] if len(values) else None, column)
+    return f"{format_score(values.mean(), column)} ± {format_score(values.std(ddof=1), column)}"
+
+
 LEADERBOARD_INTRO = (
-    "Per run, the checkpoint with the lowest FID. Every score compares the same number of generated and "
-    "held-out real images in the frozen classifier's feature space; the first row of each table scores real "
-    "training images the same way, a reference no generator can be expected to beat."
+    "Per run, the checkpoint with the lowest FID (and the FID of its last one). A run of several seeds shows "
+    "the mean ± standard deviation over its seeds, and their best epochs. Every score compares the same number "
+    "of generated and held-out real images in the frozen classifier's feature space; the first row of each "
+    "table scores real training images the same way, a reference no generator can be expected to beat."
 )
 REAL_ROW = "real training images"
 
@@ -103,22 +114,36 @@ class RankedTable(NamedTuple):
     rows: list[list[str]]
 
 
+FIXED_COLUMNS = ["rank", "run", "preset", "seeds", "epoch"]
+
+
+def entries_by_best_fid(runs: pd.DataFrame) -> list[pd.DataFrame]:
+    """A dataset's runs grouped by config entry (seeds of one entry together), best mean FID first."""
+    groups = [group for _, group in runs.groupby("entry", sort=False)]
+    return sorted(groups, key=lambda group: (group["best_fid"].mean(), group["entry"].iloc[0]))
+
+
 def ranked_tables(table: pd.DataFrame, references: dict[str, dict]) -> list[RankedTable]:
     scores = present(SCORES, table.rename(columns=lambda c: c.removeprefix("best_")))
-    header = ["rank", "run", "preset", "epoch"] + [f"{s.label} {'↑' if s.higher_is_better else '↓'}" for s in scores]
+    columns = [("best_fid", scores[0])] + [("final_fid", Score("fid", "final FID", False))]
+    columns += [(f"best_{s.column}", s) for s in scores[1:]]
+    header = FIXED_COLUMNS + [f"{s.label} {'↑' if s.higher_is_better else '↓'}" for _, s in columns]
     tables = []
     for dataset, runs in table.groupby("dataset", sort=True):
         reference = references[dataset]
         note = (
-            f"{reference['n_real']} generated vs {reference['n_real']} held-out images; classifier accuracy "
-            f"{reference['classifier_test_accuracy']:.1%}, sha256 {reference['classifier_sha256'][:12]}."
+            f"{reference['n_real']} generated vs {reference['n_real']} held-out images; the classifier scores "
+            f"{reference['classifier_test_accuracy']:.2%} on the {reference['classifier_test_size']:,} test images, "
+            f"sha256 {reference['classifier_sha256'][:12]}."
         )
-        real = reference["scores"]
-        rows = [["–", REAL_ROW, "–", "–"] + [format_score(real.get(s.column), s.column) for s in scores]]
-        for rank, row in enumerate(runs.sort_values("best_fid").itertuples(index=False), start=1):
-            row = row._asdict()
-            cells = [str(rank), row["run"], row["preset"], str(row["best_epoch"])]
-            rows.append(cells + [format_score(row.get(f"best_{s.column}"), s.column) for s in scores])
+        real = reference["scores"] | {"final_fid": reference["scores"]["fid"]}
+        real_cells = [format_score(real.get(key.removeprefix("best_")), s.column) for key, s in columns]
+        rows = [["–", REAL_ROW, "–", "–", "–"] + real_cells]
+        for rank, group in enumerate(entries_by_best_fid(runs), start=1):
+            first = group.iloc[0]
+            epochs = ", ".join(str(epoch) for epoch in group["best_epoch"])
+            cells = [str(rank), str(first["entry"]), str(first["preset"]), str(len(group)), epochs]
+            rows.append(cells + [format_spread(group[key], s.column) if key in group else "–" for key, s in columns])
         tables.append(RankedTable(str(dataset), note, header, rows))
     return tables
 
@@ -128,7 +153,8 @@ def leaderboard(table: pd.DataFrame, references: dict[str, dict]) -> str:
     lines = ["# Leaderboard", "", LEADERBOARD_INTRO]
     for ranked in ranked_tables(table, references):
         lines += ["", f"## {ranked.dataset}", "", ranked.note, ""]
-        lines += ["| " + " | ".join(ranked.header) + " |", "|---:|---|---|---:|" + "---:|" * (len(ranked.header) - 4)]
+        alignment = "|---:|---|---|---:|---:|" + "---:|" * (len(ranked.header) - len(FIXED_COLUMNS))
+        lines += ["| " + " | ".join(ranked.header) + " |", alignment]
         for cells in ranked.rows:
             run = f"*{cells[1]}*" if cells[1] == REAL_ROW else f"`{cells[1]}`"
             lines.append("| " + " | ".join([cells[0], run, *cells[2:]]) + " |")
@@ -148,10 +174,12 @@ def summarize(
     scores_path: str,
     leaderboard_path: str,
     plot_paths: dict[str, str],
+    entries: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """metrics_csvs and info_paths are in the same run order; references are keyed by their dataset's folder.
 
     plot_paths: 'fid', 'classes_covered', 'metrics' (every score by epoch) and 'comparison' (best checkpoints).
+    entries: run -> the config entry it is a seed of (by default each run is its own entry).
     """
     references = load_references(reference_paths)
     infos, metrics = {}, {}
@@ -159,7 +187,11 @@ def summarize(
         info = json.loads(Path(info_path).read_text())
         infos[info["run"]["name"]] = info
         metrics[info["run"]["name"]] = pd.read_csv(metrics_csv)
-    rows = [run_row(metrics[run], infos[run], references[infos[run]["run"]["dataset"]]) for run in metrics]
+    entries = entries or {}
+    rows = [
+        run_row(metrics[run], infos[run], references[infos[run]["run"]["dataset"]], entries.get(run, run))
+        for run in metrics
+    ]
     table = pd.DataFrame(rows)
     io.write_csv(table_path, table)
     io.write_csv(scores_path, tidy_scores(metrics, infos))
@@ -167,11 +199,11 @@ def summarize(
 
     floors = {f"real vs real ({name})": r["scores"]["fid"] for name, r in references.items()}
     # FID spans orders of magnitude between a first epoch and the real-vs-real floor.
-    plots.plot_metric_by_epoch(metrics_csvs, "fid", plot_paths["fid"], floors, log_scale=True)
-    plots.plot_metric_by_epoch(metrics_csvs, "classes_covered", plot_paths["classes_covered"])
+    plots.plot_metric_by_epoch(metrics_csvs, "fid", plot_paths["fid"], floors, log_scale=True, entries=entries)
+    plots.plot_metric_by_epoch(metrics_csvs, "classes_covered", plot_paths["classes_covered"], entries=entries)
     all_metrics = pd.concat(metrics.values(), ignore_index=True)
     scores = present(SCORES, all_metrics)
     real = {name: r["scores"] for name, r in references.items()}
-    plots.plot_scores_by_epoch(metrics, scores, real, plot_paths["metrics"])
+    plots.plot_scores_by_epoch(metrics, scores, real, plot_paths["metrics"], entries=entries)
     plots.plot_best_checkpoints(table, scores, real, plot_paths["comparison"])
     return table

@@ -9,7 +9,8 @@ rule download:
         "../../envs/torch.yaml"
     params:
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
-        mirrors=lambda wildcards: config["datasets"][wildcards.dataset].get("mirrors"),
+    # The mirrors are not a param: where verified data came from must not rerun the download and, after it,
+    # every job downstream (download.py reads them from the config).
     script:
         "../scripts/download.py"
 

@@ -39,7 +39,7 @@ rule real_scores:
         "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=2000,
+        mem_mb=scoring_mem_mb(),
         runtime=10,
     params:
         settings=section_settings("evaluation"),
@@ -65,7 +65,7 @@ rule evaluate:
         "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=2000,
+        mem_mb=scoring_mem_mb(),
         runtime=30,
     params:
         generator=generator_spec,

@@ -23,7 +23,7 @@ rule summary:
     input:
         metrics=expand("results/runs/{run}/metrics.csv", run=RUNS),
         infos=expand("results/runs/{run}/train_info.json", run=RUNS),
-        references=expand("results/classifiers/{dataset}/real_scores.json", dataset=config["datasets"]),
+        references=expand("results/classifiers/{dataset}/real_scores.json", dataset=used_datasets()),
         code=package_code("summary"),
     output:
         table="results/summary.csv",
@@ -57,6 +57,8 @@ rule summary:
         "results/logs/summary.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        entries=RUN_GROUPS,
     script:
         "../scripts/summary.py"
 

@@ -4,4 +4,6 @@ setup(snakemake)
 
 from genzoo import sources
 
-sources.fetch(snakemake.params.source, snakemake.output.raw, snakemake.params.mirrors)
+# Mirrors come from the config, not from params: a change of mirror must not rerun the download (see data.smk).
+mirrors = snakemake.config["datasets"][snakemake.wildcards.dataset].get("mirrors")
+sources.fetch(snakemake.params.source, snakemake.output.raw, mirrors)

@@ -13,4 +13,5 @@ summary.summarize(
     scores_path=output.scores,
     leaderboard_path=output.leaderboard,
     plot_paths={name: output[name] for name in ("fid", "classes_covered", "metrics", "comparison")},
+    entries=snakemake.params.entries,
 )

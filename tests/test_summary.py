@@ -1,0 +1,80 @@
+"""The leaderboard and plots of runs with several seeds: one row per config entry, mean ± std over its seeds."""
+
+import json
+
+import pandas as pd
+import pytest
+from genzoo import summary
+from PIL import Image
+
+# Best (lowest) FID of each run, by config entry; 'solo' is a run of one seed under its own name.
+BEST_FID = {"gan-seed1": 40.0, "gan-seed2": 50.0, "gan-seed3": 60.0, "vae-seed1": 20.0, "vae-seed2": 90.0, "solo": 30.0}
+ENTRIES = {"gan-seed1": "gan", "gan-seed2": "gan", "gan-seed3": "gan", "vae-seed1": "vae", "vae-seed2": "vae"}
+
+
+@pytest.fixture
+def summarized(tmp_path):
+    reference = {
+        "scores": {"fid": 1.5, "kid_mean": 0.1, "classes_covered": 10},
+        "n_real": 10000,
+        "classifier_test_accuracy": 0.9921,
+        "classifier_test_size": 10000,
+        "classifier_sha256": "ab" * 32,
+    }
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "real_scores.json").write_text(json.dumps(reference))
+    csvs, infos = [], []
+    for run, best in BEST_FID.items():
+        metrics = pd.DataFrame(
+            {
+                "run": run,
+                "epoch": [10, 20],
+                "fid": [best, best + 5],
+                "kid_mean": [best / 10, best / 10 + 1],
+                "kid_std": 0.01,
+                "classes_covered": [10, 9],
+                "n_generated": 10000,
+            }
+        )
+        metrics.to_csv(tmp_path / f"{run}.csv", index=False)
+        info = {"run": {"name": run, "preset": "p", "dataset": "mnist", "epochs": 20, "seed": 1}}
+        (tmp_path / f"{run}.json").write_text(
+            json.dumps(info | {"train_seconds": 1.0, "images_per_s": 2.0, "device": "cpu"})
+        )
+        csvs.append(str(tmp_path / f"{run}.csv"))
+        infos.append(str(tmp_path / f"{run}.json"))
+    plots = {name: str(tmp_path / f"{name}.png") for name in ("fid", "classes_covered", "metrics", "comparison")}
+    table = summary.summarize(
+        csvs, infos, [str(tmp_path / "mnist" / "real_scores.json")], str(tmp_path / "summary.csv"),
+        str(tmp_path / "scores.csv"), str(tmp_path / "leaderboard.md"), plots, entries=ENTRIES,
+    )  # fmt: skip
+    return {"table": table, "board": (tmp_path / "leaderboard.md").read_text(), "plots": plots}
+
+
+def leaderboard_rows(board: str) -> list[list[str]]:
+    return [line.strip("| ").split(" | ") for line in board.splitlines() if line.startswith("| ") and line[2].isdigit()]
+
+
+def test_summary_keeps_one_row_per_run_with_its_entry(summarized):
+    table = summarized["table"]
+    assert table.set_index("run")["entry"].to_dict() == ENTRIES | {"solo": "solo"}
+    assert table.set_index("run")["best_fid"].to_dict() == BEST_FID
+
+
+def test_leaderboard_ranks_entries_by_their_mean_fid_and_shows_the_spread(summarized):
+    rows = leaderboard_rows(summarized["board"])
+    # gan: mean 50, std 10; vae: mean 55, std 49.5; solo: 30
+    assert [(r[0], r[1], r[3]) for r in rows] == [("1", "`solo`", "1"), ("2", "`gan`", "3"), ("3", "`vae`", "2")]
+    assert rows[1][4] == "10, 10, 10"
+    assert rows[1][5:7] == ["50.00 ± 10.00", "55.00 ± 10.00"]  # best FID, then the final checkpoint's
+    assert rows[2][5] == "55.00 ± 49.50" and rows[0][5:7] == ["30.00", "35.00"]
+    assert "the classifier scores 99.21% on the 10,000 test images" in summarized["board"]
+
+
+def test_comparison_plots_one_bar_per_entry(summarized):
+    for path in summarized["plots"].values():
+        with Image.open(path) as image:
+            assert image.size[0] > 300
+    with Image.open(summarized["plots"]["comparison"]) as image:
+        height_three_entries = image.size[1]
+    assert height_three_entries < 500  # three bars a panel, not six
