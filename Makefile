@@ -6,6 +6,10 @@
 # make bench - throughput against the reference loops, the whole pipeline's timings, dry-run times
 
 PYTHON ?= python3
+# Local copies of full MNIST and Fashion-MNIST (a folder holding mnist/ and fashion-mnist/, gzipped IDX files)
+# for the tests that fetch the real files; beside the checkout by default. Without it those tests skip, saying so.
+GENZOO_DATASETS ?= $(abspath ../shared/data)
+export GENZOO_DATASETS
 VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin

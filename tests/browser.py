@@ -2,7 +2,7 @@
 take screenshots. Standard library only; needs Debian's `chromium`.
 
 Also a command that screenshots a Snakemake report after clicking through its menus, e.g.
-    python tests/browser.py results/report.html shot.png Runs mlp-gan "view:samples and scores"
+    python tests/browser.py results/report.html shot.png Runs lsgan "view:samples and scores"
 ("view:LABEL" clicks the eye button of the result labelled LABEL)."""
 
 import base64

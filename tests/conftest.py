@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -36,3 +37,14 @@ def first_train_images(mnist_5k_splits, tmp_path_factory):
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    """Local copies of full MNIST and Fashion-MNIST: a folder holding mnist/ and fashion-mnist/, each with the four
+    gzipped IDX files, named by GENZOO_DATASETS (the Makefile points it at ../shared/data beside the checkout when
+    that folder exists). Tests that need it skip without it."""
+    folder = Path(os.environ.get("GENZOO_DATASETS") or "/nonexistent")
+    if not all((folder / source).is_dir() for source in ("mnist", "fashion-mnist")):
+        pytest.skip("no full MNIST / Fashion-MNIST: set GENZOO_DATASETS to a folder with mnist/ and fashion-mnist/")
+    return folder

@@ -32,7 +32,7 @@ def test_schema_fills_every_section_default(repo):
 def test_default_config_is_valid(repo):
     cfg = validate(yaml.safe_load((repo / "config" / "config.yaml").read_text()), repo)
     config.check_config(cfg)
-    assert {config.resolve_run(cfg, name)["preset"] for name in cfg["runs"]} == {"pytorch-gan", "tf-dcgan", "dlwp-vae"}
+    assert {config.resolve_run(cfg, name)["preset"] for name in cfg["runs"]} == {"cs231n-lsgan", "tf-dcgan", "dlwp-vae"}
 
 
 @pytest.mark.parametrize(
@@ -110,11 +110,11 @@ def test_seeds_make_one_run_per_seed_alike_but_for_the_seed():
     assert runs["a"] == config.resolve_run(cfg, "a") and runs["b-seed1"]["lr_g"] == 0.01
 
 
-def test_seed_and_seeds_together_are_refused():
+def test_seeds_win_over_seed_so_the_command_line_can_repeat_a_run():
     cfg = copy.deepcopy(GOOD)
     cfg["runs"]["a"].update(seed=1, seeds=[1, 2])
-    with pytest.raises(config.ConfigError, match=r"runs\.a: set seed \(one run\) or seeds"):
-        config.check_config(cfg)
+    config.check_config(cfg)
+    assert [run["seed"] for run in config.resolve_runs(cfg).values()] == [1, 2]
 
 
 def test_a_seeded_name_that_collides_with_another_run_is_refused():
@@ -206,3 +206,15 @@ def test_code_dependencies_follow_imports():
 def test_code_dependencies_reject_unknown_modules():
     with pytest.raises(ValueError, match="no module"):
         codedeps.module_closure("nonexistent")
+
+
+def test_the_seeds_overlay_repeats_every_default_run_three_times(repo):
+    from snakemake.utils import update_config
+
+    cfg = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    update_config(cfg, yaml.safe_load((repo / "config" / "seeds.yaml").read_text()))
+    validate(cfg, repo)
+    config.check_config(cfg)
+    runs = config.resolve_runs(cfg)
+    assert sorted(runs) == sorted(f"{run}-seed{seed}" for run in ("lsgan", "dcgan", "vae") for seed in (1, 2, 3))
+    assert runs["dcgan-seed2"]["epochs"] == cfg["runs"]["dcgan"]["epochs"] and runs["dcgan-seed2"]["seed"] == 2

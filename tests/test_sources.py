@@ -3,7 +3,6 @@
 import gzip
 import hashlib
 import http.server
-import os
 import threading
 from pathlib import Path
 
@@ -13,13 +12,6 @@ import torch
 from genzoo import data, sources
 
 IDX_NAMES = [name for split in data.IDX_FILES.values() for name in split]
-# Full MNIST and Fashion-MNIST as local copies: a folder holding mnist/ and fashion-mnist/, each with the four
-# gzipped IDX files (the Makefile points it at ../shared/data beside the checkout when that folder exists).
-DATASETS_DIR = Path(os.environ.get("GENZOO_DATASETS", "/nonexistent"))
-needs_datasets = pytest.mark.skipif(
-    not (DATASETS_DIR / "mnist").is_dir() or not (DATASETS_DIR / "fashion-mnist").is_dir(),
-    reason="full MNIST / Fashion-MNIST not found: set GENZOO_DATASETS to a folder holding mnist/ and fashion-mnist/",
-)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -178,7 +170,6 @@ def test_pins_are_torchvisions_and_name_the_files_normalize_reads():
     assert sources.EMBEDDED_MNIST_5K == data.EMBEDDED_MNIST_5K
 
 
-@needs_datasets
 @pytest.mark.parametrize(
     ("source", "as_url", "train_counts"),
     [
@@ -187,8 +178,8 @@ def test_pins_are_torchvisions_and_name_the_files_normalize_reads():
     ],
     ids=["mnist-folder", "fashion-file-url"],
 )
-def test_the_real_datasets_fetch_from_a_local_copy(source, as_url, train_counts, tmp_path):
-    folder = DATASETS_DIR / source
+def test_the_real_datasets_fetch_from_a_local_copy(datasets_dir, source, as_url, train_counts, tmp_path):
+    folder = datasets_dir / source
     records = sources.fetch(source, tmp_path / "raw", [folder.resolve().as_uri() if as_url else str(folder)])
     assert [r["sha256"] for r in records] == [f.sha256 for f in sources.DATASETS[source].files]
     stats = data.normalize(source, tmp_path / "raw", tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "s.json")
@@ -196,12 +187,11 @@ def test_the_real_datasets_fetch_from_a_local_copy(source, as_url, train_counts,
     assert stats["test"]["count"] == 10_000
 
 
-@needs_datasets
-def test_a_tampered_copy_of_the_real_labels_is_refused(tmp_path):
+def test_a_tampered_copy_of_the_real_labels_is_refused(datasets_dir, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in IDX_NAMES:
-        (copy / f"{name}.gz").write_bytes((DATASETS_DIR / "mnist" / f"{name}.gz").read_bytes())
+        (copy / f"{name}.gz").write_bytes((datasets_dir / "mnist" / f"{name}.gz").read_bytes())
     tamper(copy, "t10k-labels-idx1-ubyte")
     with pytest.raises(sources.DownloadError, match=r"t10k-labels-idx1-ubyte from .* is not the expected"):
         sources.fetch("mnist", tmp_path / "raw", [str(copy)])

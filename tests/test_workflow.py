@@ -380,3 +380,40 @@ def test_a_killed_training_job_resumes_when_snakemake_runs_again(repo, tmp_path)
     assert "resuming after epoch" in (workdir / "results/logs/train/slow.log").read_text()
     assert sorted(p.name for p in (workdir / "results/runs/slow/checkpoints").iterdir())[-1] == "epoch_0004.pt"
     assert not (workdir / "results/runs/slow/resume").exists()
+
+
+def test_full_datasets_come_from_a_folder_and_a_file_url(repo, tmp_path, datasets_dir):
+    """The download and normalize rules on the real files, from the two kinds of local mirror (1,000 training
+    images kept, so the test stays quick)."""
+    workdir = copy_workflow(repo, tmp_path / "real")
+    fashion_url = (datasets_dir / "fashion-mnist").resolve().as_uri()
+    sources = {"mnist": str(datasets_dir / "mnist"), "fashion-mnist": fashion_url}
+
+    def real_data(cfg):
+        cfg["datasets"] = {
+            name: {"source": name, "mirrors": [mirror], "train_subset": 1000} for name, mirror in sources.items()
+        }
+        cfg["runs"] = {"gan": {**cfg["runs"]["gan"], "dataset": "mnist"}}
+
+    config = write_config(workdir, "real.yaml", real_data)
+    targets = ["results/data/mnist/stats.json", "results/data/fashion-mnist/stats.json"]
+    result = snakemake(workdir, "--keep-going", *targets, config=config)  # a flag ends --configfile's list
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name, mirror in sources.items():
+        stats = json.loads((workdir / f"results/data/{name}/stats.json").read_text())
+        assert (stats["train"]["count"], stats["test"]["count"]) == (1000, 10_000)
+        checked = json.loads((workdir / f"results/data/{name}/raw/checksums.json").read_text())
+        assert [record["verified_by"] for record in checked] == ["content sha256"] * 4
+        assert all(record["from"].startswith(mirror) for record in checked)
+    assert json.loads((workdir / "results/data/fashion-mnist/stats.json").read_text())["test"]["per_class"]["9"] == 1000
+
+
+def test_seeds_plan_one_run_each_and_select_keeps_only_the_named_entries(fresh):
+    def seeded(cfg):
+        cfg["runs"]["gan"]["seeds"] = [1, 2]
+        cfg["select"] = ["gan"]
+
+    jobs = planned_jobs(fresh, write_config(fresh, "seeds.yaml", seeded))
+    assert sorted(jobs["train"]) == ["run=gan-seed1", "run=gan-seed2"]
+    assert sorted(jobs["evaluate"]) == ["run=gan-seed1", "run=gan-seed2"]
+    assert len(jobs["summary"]) == 1 and len(jobs["train_classifier"]) == 1

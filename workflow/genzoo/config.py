@@ -43,8 +43,6 @@ def check_config(config: dict) -> None:
         if run["dataset"] not in datasets:
             known = ", ".join(datasets) or "none"
             raise ConfigError(f"{key}.dataset: {run['dataset']!r} is not listed under datasets (listed: {known})")
-        if "seed" in run and "seeds" in run:
-            raise ConfigError(f"{key}: set seed (one run) or seeds (one run per seed), not both")
         for seed in run.get("seeds", []):
             if seeded_name(name, seed) in config["runs"]:
                 raise ConfigError(
@@ -82,7 +80,8 @@ def seeded_name(entry: str, seed: int) -> str:
 
 def run_groups(config: dict) -> dict[str, str]:
     """Every run to train -> the config entry it comes from. An entry with `seeds: [1, 2, 3]` becomes three runs,
-    <entry>-seed1, -seed2 and -seed3, alike but for the seed; an entry without `seeds` is one run of its own name.
+    <entry>-seed1, -seed2 and -seed3, alike but for the seed (seeds wins over seed, so that
+    --config 'runs={dcgan: {seeds: [1, 2, 3]}}' repeats a configured run); an entry without `seeds` is one run.
     With `select`, only the entries it names are trained (a CPU machine can take the MLP runs of a GPU config)."""
     groups = {}
     selected = config.get("select") or list(config["runs"])
