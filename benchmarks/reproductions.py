@@ -1,0 +1,74 @@
+"""The README's Reproductions table, from a workflow folder that ran config/mnist.yaml or config/fashion.yaml.
+
+    python benchmarks/reproductions.py DIR
+
+Per config entry (a preset at its reference's budget, over its seeds): the budget as epochs x batches of
+B = optimizer steps, the seeds, the training wall time per seed, the best checkpoint's FID (mean ± std over
+seeds, and the epochs it came from), the last checkpoint's FID and classes covered; then per dataset the
+classifier's test accuracy and the real-vs-real FID. It reads results/summary.csv, so the summary must be
+made first (with `select`, for the entries that have finished).
+"""
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+from genzoo.summary import format_spread  # noqa: E402
+
+
+def steps_per_epoch(run: dict, images: int) -> int:
+    batches = images / run["batch_size"]
+    return math.floor(batches) if run["drop_last"] else math.ceil(batches)
+
+
+def budget(run: dict, images: int) -> str:
+    per_epoch = steps_per_epoch(run, images)
+    return f"{run['epochs']:,} × {per_epoch:,} of {run['batch_size']} = {run['epochs'] * per_epoch:,}"
+
+
+def minutes(seconds: pd.Series) -> str:
+    low, high = seconds.min() / 60, seconds.max() / 60
+    return f"{low:.0f}" if round(low) == round(high) else f"{low:.0f}–{high:.0f}"
+
+
+def table(folder: Path) -> str:
+    summary = pd.read_csv(folder / "results" / "summary.csv")
+    lines = [
+        "| preset | budget: epochs × batches = steps | seeds | minutes per seed | best FID (epochs) "
+        "| final FID | classes covered (final) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for _, runs in summary.groupby("entry", sort=False):
+        info = json.loads((folder / "results" / "runs" / runs["run"].iloc[0] / "train_info.json").read_text())
+        stats = json.loads((folder / "results" / "data" / info["run"]["dataset"] / "stats.json").read_text())
+        epochs = ", ".join(str(epoch) for epoch in runs["best_epoch"])
+        lines.append(
+            f"| `{runs['preset'].iloc[0]}` | {budget(info['run'], stats['train']['count'])} | {len(runs)} "
+            f"| {minutes(runs['train_seconds'])} | {format_spread(runs['best_fid'], 'fid')} ({epochs}) "
+            f"| {format_spread(runs['final_fid'], 'fid')} "
+            f"| {format_spread(runs['final_classes_covered'].astype(float), 'classes_covered')} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="the workflow folder (snakemake --directory) holding results/")
+    args = parser.parse_args()
+    print(table(args.folder))
+    summary = pd.read_csv(args.folder / "results" / "summary.csv")
+    for dataset, runs in summary.groupby("dataset"):
+        accuracy = runs["classifier_test_accuracy"].iloc[0]
+        floor = runs["fid_floor"].iloc[0]
+        print(f"\n{dataset}: classifier accuracy {accuracy:.2%}; FID of real training images {floor:.2f}")
+
+
+if __name__ == "__main__":
+    main()
