@@ -150,12 +150,16 @@ def test_unreachable_mirrors_fail_with_every_one_tried(small_dataset, tmp_path):
     assert "http://127.0.0.1:9/" in message and f"{tmp_path / 'nowhere'} is not a folder" in message
 
 
-def test_a_fetch_replaces_an_earlier_raw_folder_whole(small_dataset, http_mirror, tmp_path):
+def test_a_fetch_replaces_an_earlier_raw_folder_and_a_killed_fetchs_staging_folder(
+    small_dataset, http_mirror, tmp_path
+):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "stale").write_text("from an earlier fetch")
+    (tmp_path / ".raw.x1y2.partial").mkdir()
     sources.fetch("mnist", raw, [http_mirror])
     assert "stale" not in {p.name for p in raw.iterdir()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["official", "raw"]
 
 
 def test_pins_are_torchvisions_and_name_the_files_normalize_reads():

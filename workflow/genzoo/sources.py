@@ -116,6 +116,8 @@ def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) ->
     """Puts the source's raw files into raw_dir (replacing it) and returns what was checked, file by file."""
     raw_dir = Path(raw_dir)
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in raw_dir.parent.glob(f".{raw_dir.name}.*.partial"):  # left by a fetch that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=raw_dir.parent, prefix=f".{raw_dir.name}.", suffix=".partial"))
     try:
         if source == "mnist-5k":
