@@ -8,7 +8,7 @@
 PYTHON ?= python3
 # Local copies of full MNIST and Fashion-MNIST (a folder holding mnist/ and fashion-mnist/, gzipped IDX files)
 # for the tests that fetch the real files; beside the checkout by default. Without it those tests skip, saying so.
-GENZOO_DATASETS ?= $(abspath ../shared/data)
+GENZOO_DATASETS ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
 export GENZOO_DATASETS
 VENV ?= .venv
 CORES ?= all

@@ -1,12 +1,13 @@
 """The README's Reproductions table, from a workflow folder that ran config/mnist.yaml or config/fashion.yaml.
 
-    python benchmarks/reproductions.py DIR
+    python benchmarks/reproductions.py DIR [--grids OUT.png]
 
 Per config entry (a preset at its reference's budget, over its seeds): the budget as epochs x batches of
 B = optimizer steps, the seeds, the training wall time per seed, the best checkpoint's FID (mean ± std over
 seeds, and the epochs it came from), the last checkpoint's FID and classes covered; then per dataset the
 classifier's test accuracy and the real-vs-real FID. It reads results/summary.csv, so the summary must be
-made first (with `select`, for the entries that have finished).
+made first (with `select`, for the entries that have finished). --grids writes the last sample grid of each
+entry's first seed side by side, at one height, as one PNG.
 """
 
 import argparse
@@ -58,11 +59,36 @@ def table(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def final_grids(folder: Path, out_path: Path, height: int = 260, per_row: int = 4, gap: int = 12) -> None:
+    """The last rendered frame of each entry's first run, scaled to one height, per_row to a row, on white."""
+    from PIL import Image
+
+    summary = pd.read_csv(folder / "results" / "summary.csv")
+    frames = []
+    for _, runs in summary.groupby("entry", sort=False):
+        last = sorted((folder / "results" / "runs" / runs["run"].iloc[0] / "frames").glob("epoch_*.png"))[-1]
+        with Image.open(last) as frame:
+            width = round(frame.width * height / frame.height)
+            frames.append(frame.convert("L").resize((width, height), Image.Resampling.LANCZOS))
+    rows = [frames[start : start + per_row] for start in range(0, len(frames), per_row)]
+    width = max(sum(f.width for f in row) + gap * (len(row) - 1) for row in rows)
+    canvas = Image.new("L", (width, len(rows) * (height + gap) - gap), 255)
+    for index, row in enumerate(rows):
+        x = 0
+        for frame in row:
+            canvas.paste(frame, (x, index * (height + gap)))
+            x += frame.width + gap
+    canvas.save(out_path, optimize=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="the workflow folder (snakemake --directory) holding results/")
+    parser.add_argument("--grids", type=Path, help="write the entries' last sample grids, side by side, here")
     args = parser.parse_args()
     print(table(args.folder))
+    if args.grids:
+        final_grids(args.folder, args.grids)
     summary = pd.read_csv(args.folder / "results" / "summary.csv")
     for dataset, runs in summary.groupby("dataset"):
         accuracy = runs["classifier_test_accuracy"].iloc[0]

@@ -110,7 +110,7 @@ def test_seeds_make_one_run_per_seed_alike_but_for_the_seed():
     assert runs["a"] == config.resolve_run(cfg, "a") and runs["b-seed1"]["lr_g"] == 0.01
 
 
-def test_seeds_win_over_seed_so_the_command_line_can_repeat_a_run():
+def test_seeds_win_over_seed_so_an_overlay_can_repeat_a_run():
     cfg = copy.deepcopy(GOOD)
     cfg["runs"]["a"].update(seed=1, seeds=[1, 2])
     config.check_config(cfg)

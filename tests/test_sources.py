@@ -3,6 +3,8 @@
 import gzip
 import hashlib
 import http.server
+import json
+import os
 import threading
 from pathlib import Path
 
@@ -46,9 +48,15 @@ def small_dataset(tmp_path, monkeypatch):
 @pytest.fixture
 def http_mirror(small_dataset):
     """A local HTTP server on 127.0.0.1 serving the official archives."""
-    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(small_dataset["official"]))  # noqa: E731
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(small_dataset["official"]), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -70,7 +78,13 @@ def test_http_mirror_is_checked_by_md5_and_normalizes(small_dataset, http_mirror
     records = sources.fetch("mnist", raw, [http_mirror])
     assert sorted(p.name for p in raw.iterdir()) == sorted([*IDX_NAMES, sources.CHECKSUM_FILE])
     assert [r["verified_by"] for r in records] == ["archive md5"] * 4
-    assert records == sources.read_checksums(raw)
+    assert records == json.loads((raw / sources.CHECKSUM_FILE).read_text())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (raw.stat().st_mode & 0o777, (raw / "t10k-labels-idx1-ubyte").stat().st_mode & 0o777) == (
+        0o777 & ~umask,
+        0o666 & ~umask,
+    )
     assert records[0]["from"] == http_mirror + "train-images-idx3-ubyte.gz"
     stats = data.normalize("mnist", raw, tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "stats.json")
     assert stats["train"]["count"] == 30 and stats["test"]["count"] == 20

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from genzoo import summary
+from genzoo import plots, summary
 from PIL import Image
 
 # Best (lowest) FID of each run, by config entry; 'solo' is a run of one seed under its own name.
@@ -71,10 +71,23 @@ def test_leaderboard_ranks_entries_by_their_mean_fid_and_shows_the_spread(summar
     assert "the classifier scores 99.21% on the 10,000 test images" in summarized["board"]
 
 
-def test_comparison_plots_one_bar_per_entry(summarized):
+def test_comparison_plots_one_bar_per_entry(summarized, tmp_path, monkeypatch):
     for path in summarized["plots"].values():
         with Image.open(path) as image:
             assert image.size[0] > 300
-    with Image.open(summarized["plots"]["comparison"]) as image:
-        height_three_entries = image.size[1]
-    assert height_three_entries < 500  # three bars a panel, not six
+    drawn = []
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: drawn.append(figure))
+    plots.plot_best_checkpoints(summarized["table"], summary.SCORES[:1], {}, str(tmp_path / "c.png"))
+    fid_panel = drawn[0].axes[0]
+    assert [label.get_text() for label in fid_panel.get_yticklabels()] == [
+        "gan (3 seeds)",
+        "vae (2 seeds)",
+        "solo (epoch 10)",
+    ]
+    assert [bar.get_width() for bar in fid_panel.patches] == [50.0, 55.0, 30.0]  # the mean over each entry's seeds
+
+
+def test_a_seed_without_a_score_is_counted_not_hidden():
+    assert summary.format_spread(pd.Series([1.0, float("nan"), 3.0]), "fid") == "2.000 ± 1.414 (n=2)"
+    assert summary.format_spread(pd.Series([1.0, float("nan")]), "fid") == "1.000 (n=1)"
+    assert summary.format_spread(pd.Series([float("nan")]), "fid") == "–"

@@ -385,6 +385,8 @@ def test_a_killed_training_job_resumes_when_snakemake_runs_again(repo, tmp_path)
 def test_full_datasets_come_from_a_folder_and_a_file_url(repo, tmp_path, datasets_dir):
     """The download and normalize rules on the real files, from the two kinds of local mirror (1,000 training
     images kept, so the test stays quick)."""
+    from genzoo import sources as sources_module
+
     workdir = copy_workflow(repo, tmp_path / "real")
     fashion_url = (datasets_dir / "fashion-mnist").resolve().as_uri()
     sources = {"mnist": str(datasets_dir / "mnist"), "fashion-mnist": fashion_url}
@@ -403,7 +405,9 @@ def test_full_datasets_come_from_a_folder_and_a_file_url(repo, tmp_path, dataset
         stats = json.loads((workdir / f"results/data/{name}/stats.json").read_text())
         assert (stats["train"]["count"], stats["test"]["count"]) == (1000, 10_000)
         checked = json.loads((workdir / f"results/data/{name}/raw/checksums.json").read_text())
-        assert [record["verified_by"] for record in checked] == ["content sha256"] * 4
+        pinned = {known.name: known.sha256 for known in sources_module.DATASETS[name].files}
+        assert {record["file"]: record["sha256"] for record in checked} == pinned
+        assert {record["verified_by"] for record in checked} <= {"archive md5", "content sha256"}
         assert all(record["from"].startswith(mirror) for record in checked)
     assert json.loads((workdir / "results/data/fashion-mnist/stats.json").read_text())["test"]["per_class"]["9"] == 1000
 
@@ -417,3 +421,32 @@ def test_seeds_plan_one_run_each_and_select_keeps_only_the_named_entries(fresh):
     assert sorted(jobs["train"]) == ["run=gan-seed1", "run=gan-seed2"]
     assert sorted(jobs["evaluate"]) == ["run=gan-seed1", "run=gan-seed2"]
     assert len(jobs["summary"]) == 1 and len(jobs["train_classifier"]) == 1
+
+
+def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo, finished, tmp_path):
+    out = tmp_path / "grids.png"
+    result = subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / "reproductions.py"), str(finished), "--grids", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| `")]
+    assert sorted(row.split(" | ")[0].strip("| `") for row in rows) == sorted(
+        run["preset"] for run in TINY["runs"].values()
+    )
+    summary = pd.read_csv(finished / "results/summary.csv").set_index("preset")
+    gan = next(row for row in rows if row.startswith("| `pytorch-gan`")).split(" | ")
+    assert gan[1] == "3 × 8 of 64 = 24"  # 512 training digits, batches of 64
+    from genzoo.summary import format_score
+
+    best = summary.loc["pytorch-gan"]
+    assert gan[4] == f"{format_score(best['best_fid'], 'fid')} ({best['best_epoch']})"
+    with Image.open(out) as image:
+        assert image.size[1] == 260  # three grids: one row
+
+
+def test_a_new_mirror_reruns_nothing(finished):
+    """Where verified data came from is not a rerun trigger (download reads the mirrors from the config)."""
+    config = write_config(finished, "mirror.yaml", lambda cfg: cfg["datasets"]["mnist-5k"].update(mirrors=["/x"]))
+    assert planned_jobs(finished, config) == {}

@@ -80,8 +80,8 @@ def seeded_name(entry: str, seed: int) -> str:
 
 def run_groups(config: dict) -> dict[str, str]:
     """Every run to train -> the config entry it comes from. An entry with `seeds: [1, 2, 3]` becomes three runs,
-    <entry>-seed1, -seed2 and -seed3, alike but for the seed (seeds wins over seed, so that
-    --config 'runs={dcgan: {seeds: [1, 2, 3]}}' repeats a configured run); an entry without `seeds` is one run.
+    <entry>-seed1, -seed2 and -seed3, alike but for the seed (seeds wins over seed, so that an overlay config
+    such as config/seeds.yaml repeats a configured run); an entry without `seeds` is one run.
     With `select`, only the entries it names are trained (a CPU machine can take the MLP runs of a GPU config)."""
     groups = {}
     selected = config.get("select") or list(config["runs"])

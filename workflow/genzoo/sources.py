@@ -10,11 +10,10 @@ a failed or killed fetch leaves nothing behind that looks complete.
 
 import gzip
 import hashlib
-import json
+import http.client
 import logging
-import os
+import secrets
 import shutil
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -118,7 +117,8 @@ def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) ->
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
     for stale in raw_dir.parent.glob(f".{raw_dir.name}.*.partial"):  # left by a fetch that was killed
         shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(dir=raw_dir.parent, prefix=f".{raw_dir.name}.", suffix=".partial"))
+    staging = raw_dir.parent / f".{raw_dir.name}.{secrets.token_hex(4)}.partial"
+    staging.mkdir()  # not mkdtemp: its private mode would be published with the folder
     try:
         if source == "mnist-5k":
             records = [copy_embedded_mnist_5k(staging)]
@@ -126,9 +126,6 @@ def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) ->
             dataset = DATASETS[source]
             records = [fetch_file(source, known, list(mirrors or dataset.mirrors), staging) for known in dataset.files]
         io.write_json(staging / CHECKSUM_FILE, records)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the published folder is an ordinary one
         if raw_dir.exists():
             shutil.rmtree(raw_dir)
         staging.rename(raw_dir)
@@ -143,7 +140,9 @@ def fetch_file(source: str, known: KnownFile, mirrors: list[str], target_dir: Pa
     for mirror in mirrors:
         try:
             return fetch_from_mirror(known, mirror, target_dir)
-        except (urllib.error.URLError, OSError, DownloadError, EOFError, zlib.error) as error:
+        # URLError (HTTP errors too) and OSError cover unreachable mirrors; HTTPException a connection cut short;
+        # ValueError a malformed URL. Each is reported, and the next mirror tried.
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError, DownloadError) as error:
             failures.append(f"  {mirror}: {error}")
             log.warning("%s from %s failed: %s", known.name, mirror, error)
     raise DownloadError(f"could not fetch {known.name} for {source} from any mirror:\n" + "\n".join(failures))
@@ -203,12 +202,12 @@ def read_archive(stream, content_tmp: Path, where: str) -> tuple[str, str]:
 
     with stream:
         try:
-            with gzip.GzipFile(fileobj=Md5Reader(), mode="rb") as unpacked:
+            with gzip.GzipFile(fileobj=Md5Reader(), mode="rb") as unpacked:  # reads the stream to its end
                 sha256 = copy_hashing(unpacked, content_tmp)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        except gzip.BadGzipFile as error:
+            raise ContentMismatch(f"{where} is not a gzip file, or has other bytes after its end ({error})") from None
+        except (EOFError, zlib.error) as error:
             raise ContentMismatch(f"{where} is not a complete gzip file ({error})") from None
-        while stream.read(1 << 20):  # a trailing byte the gzip reader left unread still counts for the md5
-            pass
     return archive_md5.hexdigest(), sha256
 
 
@@ -247,7 +246,3 @@ def copy_embedded_mnist_5k(target_dir: Path) -> dict:
     with io.atomic_path(target_dir / EMBEDDED_MNIST_5K) as tmp:
         shutil.copyfile(packaged, tmp)
     return {"file": EMBEDDED_MNIST_5K, "from": str(packaged), "sha256": actual, "verified_by": "sha256"}
-
-
-def read_checksums(raw_dir: str | Path) -> list[dict]:
-    return json.loads((Path(raw_dir) / CHECKSUM_FILE).read_text())

@@ -88,11 +88,16 @@ def format_score(value: float, column: str) -> str:
 
 
 def format_spread(values: pd.Series, column: str) -> str:
-    """One run's score, or the mean ± standard deviation of a run's seeds."""
-    values = values.dropna()
-    if len(values) <= 1:
-        return format_score(values.iloc[0] if len(values) else None, column)
-    return f"{format_score(values.mean(), column)} ± {format_score(values.std(ddof=1), column)}"
+    """One run's score, or the mean ± standard deviation of a run's seeds; (n=k) when only k of them have one."""
+    valid = values.dropna()
+    if valid.empty:
+        return "–"
+    text = (
+        format_score(valid.iloc[0], column)
+        if len(valid) == 1
+        else (f"{format_score(valid.mean(), column)} ± {format_score(valid.std(ddof=1), column)}")
+    )
+    return text if len(valid) == len(values) else f"{text} (n={len(valid)})"
 
 
 LEADERBOARD_INTRO = (
@@ -120,7 +125,12 @@ FIXED_COLUMNS = ["rank", "run", "preset", "seeds", "epoch"]
 def entries_by_best_fid(runs: pd.DataFrame) -> list[pd.DataFrame]:
     """A dataset's runs grouped by config entry (seeds of one entry together), best mean FID first."""
     groups = [group for _, group in runs.groupby("entry", sort=False)]
-    return sorted(groups, key=lambda group: (group["best_fid"].mean(), group["entry"].iloc[0]))
+
+    def order(group):
+        mean = group["best_fid"].mean()
+        return (math.isnan(mean), mean, group["entry"].iloc[0])  # an entry without a FID last
+
+    return sorted(groups, key=order)
 
 
 def ranked_tables(table: pd.DataFrame, references: dict[str, dict]) -> list[RankedTable]:
