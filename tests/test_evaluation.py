@@ -96,6 +96,14 @@ def test_fid_and_kid_agree_with_torchmetrics():
     assert kid_mean == pytest.approx(float(kid.compute()[0]), rel=1e-9)
 
 
+def test_kid_gives_the_same_values_by_whole_set_kernels_and_by_subset_kernels():
+    rng = np.random.default_rng(3)
+    real, fake = rng.normal(size=(300, 16)), rng.normal(size=(200, 16)) + 0.3
+    drawn = [(rng.choice(300, 50, replace=False), rng.choice(200, 50, replace=False)) for _ in range(20)]
+    per_subset = [metrics.mmd_of_subset(real[r], fake[f]) for r, f in drawn]
+    np.testing.assert_allclose(metrics.mmd_from_whole_kernels(real, fake, drawn), per_subset, rtol=1e-10)
+
+
 def test_kid_refuses_subsets_larger_than_the_samples():
     features = np.zeros((10, 4))
     with pytest.raises(ValueError, match="KID subset size 20 exceeds the sample sizes 10, 10"):

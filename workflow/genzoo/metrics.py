@@ -45,24 +45,53 @@ def polynomial_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def kernel_inception_distance(
     features_real: np.ndarray, features_fake: np.ndarray, subsets: int, subset_size: int, seed: int
 ) -> tuple[float, float]:
-    """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets.
-
-    Each subset's kernels are computed from its own features: at 10,000 images per side that is 30x less work than
-    kernels over the whole sets (and the memory stays at three subset-sized matrices).
-    """
-    if subset_size > min(len(features_real), len(features_fake)):
-        sizes = f"{len(features_real)}, {len(features_fake)}"
-        raise ValueError(f"KID subset size {subset_size} exceeds the sample sizes {sizes}")
+    """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets."""
+    n_real, n_fake = len(features_real), len(features_fake)
+    if subset_size > min(n_real, n_fake):
+        raise ValueError(f"KID subset size {subset_size} exceeds the sample sizes {n_real}, {n_fake}")
     rng = np.random.default_rng(seed)
-    m = subset_size
-    values = np.empty(subsets)
-    for index in range(subsets):
-        real = features_real[rng.choice(len(features_real), m, replace=False)]
-        fake = features_fake[rng.choice(len(features_fake), m, replace=False)]
-        k_rr, k_ff = polynomial_kernel(real, real), polynomial_kernel(fake, fake)
-        within = (k_rr.sum() - np.trace(k_rr) + k_ff.sum() - np.trace(k_ff)) / (m * (m - 1))
-        values[index] = within - 2 * polynomial_kernel(real, fake).sum() / (m * m)
+    drawn = [(rng.choice(n_real, subset_size, replace=False), rng.choice(n_fake, subset_size, replace=False))
+             for _ in range(subsets)]  # fmt: skip
+    # Kernels over the whole sets cost about (n_real + n_fake)^2 (d + subsets) multiply-adds, each subset's own
+    # kernels 3 subsets m^2 d: the first is 11x faster at 1,000 images per side, the second 10x at 10,000.
+    whole_sets = (n_real + n_fake) ** 2 * (features_real.shape[1] + subsets)
+    if whole_sets <= 3 * subsets * subset_size**2 * features_real.shape[1]:
+        values = mmd_from_whole_kernels(features_real, features_fake, drawn)
+    else:
+        values = np.array([mmd_of_subset(features_real[r], features_fake[f]) for r, f in drawn])
     return float(np.mean(values)), float(np.std(values))
+
+
+def mmd_of_subset(real: np.ndarray, fake: np.ndarray) -> float:
+    """Unbiased MMD^2 of one pair of equal-sized subsets, from their own kernels."""
+    m = len(real)
+    k_rr, k_ff = polynomial_kernel(real, real), polynomial_kernel(fake, fake)
+    within = (k_rr.sum() - np.trace(k_rr) + k_ff.sum() - np.trace(k_ff)) / (m * (m - 1))
+    return within - 2 * polynomial_kernel(real, fake).sum() / (m * m)
+
+
+def mmd_from_whole_kernels(features_real: np.ndarray, features_fake: np.ndarray, drawn: list) -> np.ndarray:
+    """Unbiased MMD^2 of every drawn subset pair at once: kernels over the whole sets, subset sums as products."""
+    real_masks = np.zeros((len(drawn), len(features_real)))
+    fake_masks = np.zeros((len(drawn), len(features_fake)))
+    for index, (real, fake) in enumerate(drawn):
+        real_masks[index, real] = 1.0
+        fake_masks[index, fake] = 1.0
+
+    def subset_sums(masks_a, kernel, masks_b):
+        return ((masks_a @ kernel) * masks_b).sum(1)
+
+    k_rr = polynomial_kernel(features_real, features_real)
+    k_ff = polynomial_kernel(features_fake, features_fake)
+    m = len(drawn[0][0])
+    within = (
+        subset_sums(real_masks, k_rr, real_masks)
+        - real_masks @ np.diag(k_rr)
+        + subset_sums(fake_masks, k_ff, fake_masks)
+        - fake_masks @ np.diag(k_ff)
+    ) / (m * (m - 1))
+    across = subset_sums(real_masks, polynomial_kernel(features_real, features_fake), fake_masks) / (m * m)
+    return within - 2 * across
 
 
 def inception_score(probs: np.ndarray) -> float:
