@@ -79,12 +79,17 @@ def run_row(metrics: pd.DataFrame, info: dict, reference: dict, entry: str) -> d
     }
 
 
+def decimals(value: float) -> int:
+    """About four significant digits: 354.3, 77.14, 6.341."""
+    return 1 if abs(value) >= 100 else 3 if abs(value) < 10 else 2
+
+
 def format_score(value: float, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if column == "classes_covered" and float(value).is_integer():
         return str(int(value))
-    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
+    return f"{value:.{decimals(value)}f}"
 
 
 def format_spread(values: pd.Series, column: str) -> str:
@@ -92,11 +97,11 @@ def format_spread(values: pd.Series, column: str) -> str:
     valid = values.dropna()
     if valid.empty:
         return "–"
-    text = (
-        format_score(valid.iloc[0], column)
-        if len(valid) == 1
-        else (f"{format_score(valid.mean(), column)} ± {format_score(valid.std(ddof=1), column)}")
-    )
+    if len(valid) == 1:
+        text = format_score(valid.iloc[0], column)
+    else:  # the spread to as many decimals as the mean
+        mean, spread = valid.mean(), valid.std(ddof=1)
+        text = f"{format_score(mean, column)} ± {spread:.{decimals(mean)}f}"
     return text if len(valid) == len(values) else f"{text} (n={len(valid)})"
 
 
