@@ -262,6 +262,12 @@ def test_a_finished_workflow_has_nothing_left_to_do(finished):
     assert planned_jobs(finished) == {}
 
 
+def test_a_new_mirror_reruns_nothing(finished):
+    """Where verified data came from is not a rerun trigger (download reads the mirrors from the config)."""
+    config = write_config(finished, "mirror.yaml", lambda cfg: cfg["datasets"]["mnist-5k"].update(mirrors=["/x"]))
+    assert planned_jobs(finished, config) == {}
+
+
 def test_reordering_the_keys_of_a_config_reruns_nothing(finished):
     cfg = json.loads(json.dumps(TINY))
     reordered = {section: dict(reversed(list(values.items()))) for section, values in reversed(list(cfg.items()))}
@@ -444,9 +450,3 @@ def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo,
     assert gan[4] == f"{format_score(best['best_fid'], 'fid')} ({best['best_epoch']})"
     with Image.open(out) as image:
         assert image.size[1] == 260  # three grids: one row
-
-
-def test_a_new_mirror_reruns_nothing(finished):
-    """Where verified data came from is not a rerun trigger (download reads the mirrors from the config)."""
-    config = write_config(finished, "mirror.yaml", lambda cfg: cfg["datasets"]["mnist-5k"].update(mirrors=["/x"]))
-    assert planned_jobs(finished, config) == {}

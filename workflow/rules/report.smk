@@ -58,7 +58,8 @@ rule summary:
     conda:
         "../../envs/plot.yaml"
     params:
-        entries=RUN_GROUPS,
+        # Sorted: Snakemake compares params with their order, and the order of runs in a config file is not a change.
+        entries=dict(sorted(RUN_GROUPS.items())),
     script:
         "../scripts/summary.py"
 
