@@ -43,7 +43,7 @@ def table(folder: Path) -> str:
     summary = pd.read_csv(folder / "results" / "summary.csv")
     lines = [
         "| preset | budget: epochs × batches = steps | seeds | minutes per seed | best FID (epochs) "
-        "| final FID | classes covered (final) |",
+        "| final FID | classes covered (final, per seed) |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for _, runs in summary.groupby("entry", sort=False):
@@ -54,7 +54,7 @@ def table(folder: Path) -> str:
             f"| `{runs['preset'].iloc[0]}` | {budget(info['run'], stats['train']['count'])} | {len(runs)} "
             f"| {minutes(runs['train_seconds'])} | {format_spread(runs['best_fid'], 'fid')} ({epochs}) "
             f"| {format_spread(runs['final_fid'], 'fid')} "
-            f"| {format_spread(runs['final_classes_covered'].astype(float), 'classes_covered')} |"
+            f"| {', '.join(str(int(classes)) for classes in runs['final_classes_covered'])} |"
         )
     return "\n".join(lines)
 
