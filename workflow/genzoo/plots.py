@@ -133,7 +133,7 @@ def plot_best_checkpoints(table: pd.DataFrame, scores: list, real: dict[str, dic
     colours = [f"C{i}" for i in range(len(groups))]
     for axis, score in zip(axes, scores, strict=True):
         values = [group[f"best_{score.column}"] for group in groups]
-        spread = [v.std(ddof=1) if v.notna().sum() > 1 else 0.0 for v in values]
+        spread = [v.std(ddof=1) if v.notna().sum() > 1 else float("nan") for v in values]  # NaN: no error bar
         axis.barh(range(len(groups)), [v.mean() for v in values], xerr=spread, color=colours, capsize=3)
         for position, v in enumerate(values):
             if len(v) > 1:
