@@ -38,7 +38,9 @@ report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html
 
 dag: $(STAMP)
-	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+	@command -v dot >/dev/null || { echo "make dag needs Graphviz's dot (apt-get install graphviz)" >&2; exit 1; }
+	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg.tmp
+	mv docs/rulegraph.svg.tmp docs/rulegraph.svg
 
 bench: $(STAMP)
 	$(BIN)/snakemake --cores 1 --quiet rules results/data/mnist-5k/train.pt
