@@ -78,31 +78,35 @@ def seeded_name(entry: str, seed: int) -> str:
     return f"{entry}-seed{seed}"
 
 
-def run_groups(config: dict) -> dict[str, str]:
-    """Every run to train -> the config entry it comes from. An entry with `seeds: [1, 2, 3]` becomes three runs,
-    <entry>-seed1, -seed2 and -seed3, alike but for the seed (seeds wins over seed, so that an overlay config
-    such as config/seeds.yaml repeats a configured run); an entry without `seeds` is one run.
-    With `select`, only the entries it names are trained (a CPU machine can take the MLP runs of a GPU config)."""
-    groups = {}
+def expanded_runs(config: dict) -> dict[str, tuple[str, int | None]]:
+    """Every run to train -> (the config entry it comes from, its seed from `seeds`, or None). An entry with
+    `seeds: [1, 2, 3]` becomes three runs, <entry>-seed1, -seed2 and -seed3, alike but for the seed (seeds wins over
+    seed, so that an overlay config such as config/seeds.yaml repeats a configured run); an entry without `seeds` is
+    one run. With `select`, only the entries it names are trained (a CPU machine can take the MLP runs of a GPU
+    config)."""
+    expanded = {}
     selected = config.get("select") or list(config["runs"])
     for entry, run in config["runs"].items():
         if entry not in selected:
             continue
-        names = [seeded_name(entry, seed) for seed in run["seeds"]] if "seeds" in run else [entry]
-        groups |= dict.fromkeys(names, entry)
-    return groups
+        if "seeds" in run:
+            expanded |= {seeded_name(entry, seed): (entry, seed) for seed in run["seeds"]}
+        else:
+            expanded[entry] = (entry, None)
+    return expanded
+
+
+def run_groups(config: dict) -> dict[str, str]:
+    """Every run to train -> the config entry it comes from."""
+    return {name: entry for name, (entry, _) in expanded_runs(config).items()}
 
 
 def resolve_runs(config: dict) -> dict[str, dict]:
     """Every run to train, by name, with its full settings."""
-    runs = {}
-    for name, entry in run_groups(config).items():
-        if name == entry:
-            runs[name] = resolve_run(config, entry)
-        else:
-            seed = int(name.removeprefix(f"{entry}-seed"))
-            runs[name] = resolve_run(config, entry, seed) | {"name": name}
-    return runs
+    return {
+        name: resolve_run(config, entry, seed) | {"name": name}
+        for name, (entry, seed) in expanded_runs(config).items()
+    }
 
 
 def epochs(run: dict) -> list[int]:
