@@ -29,8 +29,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check workflow tests benchmarks
-	$(BIN)/ruff format --check workflow tests benchmarks
+	$(BIN)/ruff check --no-cache workflow tests benchmarks
+	$(BIN)/ruff format --no-cache --check workflow tests benchmarks
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 

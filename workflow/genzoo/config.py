@@ -104,8 +104,7 @@ def run_groups(config: dict) -> dict[str, str]:
 def resolve_runs(config: dict) -> dict[str, dict]:
     """Every run to train, by name, with its full settings."""
     return {
-        name: resolve_run(config, entry, seed) | {"name": name}
-        for name, (entry, seed) in expanded_runs(config).items()
+        name: resolve_run(config, entry, seed) | {"name": name} for name, (entry, seed) in expanded_runs(config).items()
     }
 
 
