@@ -74,15 +74,20 @@ def module_level_imports(path: Path) -> set[str]:
 def test_every_rules_env_has_what_its_script_and_package_modules_import(repo):
     """Conda cannot run here, so this is how the envs stay complete: each rule's script and the package modules
     it uses (its package_code) import only the standard library, the package, and what the rule's env pins."""
+    from genzoo import models
     from genzoo.codedeps import module_closure
 
     local = {"genzoo", "script_setup"}
+    every_architecture = sorted({models.module_of(name) for name in models.ARCHITECTURES})
     checked = 0
     for name, block in rule_blocks(repo).items():
         env = RULE_ENV.search(block).group(1)
         available = set(env_pins(repo / env))
         script = repo / "workflow" / "scripts" / re.search(r'script:\n\s+"\.\./scripts/([\w.]+)"', block).group(1)
-        modules = re.findall(r'"(\w+)"', re.search(r"package_code\(([^)]*)\)", block).group(1))
+        code = re.search(r"(package|run)_code\(([^)]*)\)", block)
+        modules = re.findall(r'"(\w+)"', code.group(2))
+        if code.group(1) == "run":  # the run's own architecture, which may be any of them
+            modules += every_architecture
         files = [script, *map(Path, module_closure(*modules))]
         imported = set().union(*(module_level_imports(f) for f in files)) - local - sys.stdlib_module_names
         needed = {DISTRIBUTIONS.get(module, module).lower() for module in imported}

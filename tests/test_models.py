@@ -171,3 +171,26 @@ def test_cgan_draws_a_different_image_for_each_label_of_the_same_noise():
     assert all(not torch.equal(images[0], images[k]) for k in range(1, 10))
     scores = discriminator(images[:1].repeat(10, 1, 1, 1), torch.arange(10))
     assert scores.unique().numel() == 10  # the critic's verdict depends on the label it is told
+
+
+def test_every_preset_names_an_architecture_with_reference_counts():
+    from genzoo.presets import PRESETS
+
+    assert {preset.architecture for preset in PRESETS.values()} == set(models.ARCHITECTURES) == set(REFERENCE_COUNTS)
+
+
+def test_building_an_architecture_imports_its_module_alone_and_the_map_no_torch():
+    """What the workflow's per-run code inputs rely on: the map is read without torch, a build loads one module."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; from genzoo import models; assert 'torch' not in sys.modules, 'the map imported torch'; "
+        "models.build('pytorch-cgan', 100); "
+        "print(sorted(name for name in sys.modules if name.startswith('genzoo.models.')))"
+    )
+    package_root = Path(models.__file__).parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=package_root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['genzoo.models.mlp_gan', 'genzoo.models.pytorch_cgan']"

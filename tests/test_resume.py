@@ -1,6 +1,9 @@
-"""A training job killed mid-epoch resumes from its last completed epoch and ends bit-identical."""
+"""A training job killed mid-epoch resumes from its last completed epoch and ends bit-identical; a finished run
+goes on when its epochs are raised and reuses its files when they are lowered."""
 
 import hashlib
+import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,15 +12,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from genzoo import config, io, resume, training
+from genzoo import codedeps, config, io, models, resume, training
 
 TESTS = Path(__file__).resolve().parent
 WORKFLOW = TESTS.parent / "workflow"
 RUN_SETTINGS = {"preset": "pytorch-gan", "epochs": 4, "batch_size": 8, "seed": 3}
 
 
-def make_run() -> dict:
-    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": {"dataset": "d", **RUN_SETTINGS}}}
+def make_run(**changes) -> dict:
+    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": {"dataset": "d", **RUN_SETTINGS, **changes}}}
     return config.resolve_run(cfg, "r")
 
 
@@ -32,10 +35,10 @@ def outputs(root):
     }
 
 
-def train_in_process(train_path, root) -> dict:
+def train_in_process(train_path, root, **changes) -> dict:
     paths = outputs(root)
     return training.train(
-        make_run(),
+        make_run(**changes),
         str(train_path),
         paths["checkpoints"],
         paths["samples"],
@@ -89,7 +92,8 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path
         assert digest(killed / "ckpt" / name) == digest(uninterrupted / "ckpt" / name), name
     for name in ("samples/epoch_0004.npy", "steps.csv"):
         assert digest(killed / name) == digest(uninterrupted / name), name
-    assert not outputs(killed)["resume"].exists()  # a finished run leaves no resume state behind
+    state = io.load_torch(outputs(killed)["resume"] / resume.STATE_FILE)  # kept: more epochs would go on from it
+    assert (state["epoch"], state["epochs"]) == (4, 4)
 
 
 def test_a_state_made_with_other_settings_is_not_resumed(tmp_path):
@@ -97,7 +101,7 @@ def test_a_state_made_with_other_settings_is_not_resumed(tmp_path):
     (resume_dir / "checkpoints").mkdir(parents=True)
     (resume_dir / "checkpoints" / "epoch_0001.pt").write_bytes(b"stale")
     io.save_torch(resume_dir / resume.STATE_FILE, {"key": "other settings", "epoch": 3})
-    assert resume.start(resume_dir, "these settings") is None
+    assert resume.start(resume_dir, "these settings", make_run()) is None
     assert sorted(p.name for p in resume_dir.iterdir()) == ["checkpoints", "samples"]
     assert list((resume_dir / "checkpoints").iterdir()) == []
 
@@ -106,7 +110,7 @@ def test_a_corrupt_state_starts_afresh_instead_of_failing(tmp_path, caplog):
     resume_dir = tmp_path / "resume"
     resume_dir.mkdir()
     (resume_dir / resume.STATE_FILE).write_bytes(b"PK\x03\x04 truncated")
-    assert resume.start(resume_dir, "key") is None
+    assert resume.start(resume_dir, "key", make_run()) is None
     assert "starting afresh" in caplog.text and "state.pt" in caplog.text
 
 
@@ -115,6 +119,97 @@ def test_the_resume_key_changes_with_settings_and_data(train_path, tmp_path):
     key = resume.resume_key(run, train_path)
     assert resume.resume_key(run, train_path) == key
     assert resume.resume_key({**run, "lr_g": 1e-3}, train_path) != key
+    assert resume.resume_key({**run, "epochs": 40}, train_path) == key  # a longer run passes through these states
     other = tmp_path / "other.pt"
     io.save_torch(other, {"images": torch.zeros(1), "labels": torch.zeros(1)})
     assert resume.resume_key(run, other) != key
+
+
+def test_the_key_covers_the_training_loop_and_the_runs_own_architecture_only():
+    files = {Path(path).name for path in codedeps.module_closure("training", models.module_of("mlp-gan"))}
+    assert {"training.py", "losses.py", "mlp_gan.py"} <= files
+    assert not {"cs231n.py", "tf_dcgan.py", "presets.py", "config.py"} & files
+
+
+@pytest.fixture(scope="module")
+def small_train_path(first_train_images):
+    return first_train_images(96)  # 12 steps of 8 an epoch: epochs of a fraction of a second
+
+
+def published(root) -> dict[str, str]:
+    """Every file a run hands to the workflow, by path, with its hash (epoch timings aside)."""
+    files = {
+        f"{folder}/{path.name}": digest(path)
+        for folder in ("ckpt", "samples")
+        for path in sorted((root / folder).iterdir())
+    }
+    files["steps.csv"] = digest(root / "steps.csv")
+    losses = [line.split(",")[:-2] for line in (root / "epochs.csv").read_text().splitlines()]  # no seconds, img/s
+    assert losses[0][-2:] == ["g_loss", "d_loss"]
+    files["epochs.csv losses"] = hashlib.sha256(repr(losses).encode()).hexdigest()
+    return files
+
+
+def as_snakemake_reruns(root) -> None:
+    """Snakemake deletes a job's outputs before running it again; the resume folder is not one of them."""
+    for name in ("ckpt", "samples"):
+        shutil.rmtree(root / name)
+    for name in ("steps.csv", "epochs.csv", "info.json"):
+        (root / name).unlink()
+
+
+def test_raising_the_epochs_continues_to_the_files_of_a_straight_run(small_train_path, tmp_path, caplog):
+    straight = tmp_path / "straight"
+    train_in_process(small_train_path, straight, epochs=4, checkpoint_every=3)
+
+    extended = tmp_path / "extended"
+    train_in_process(small_train_path, extended, epochs=2, checkpoint_every=3)
+    assert sorted(p.name for p in (extended / "ckpt").iterdir()) == ["epoch_0002.pt"]
+    as_snakemake_reruns(extended)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    info = train_in_process(small_train_path, extended, epochs=4, checkpoint_every=3)
+    assert "continuing after epoch 2, where its finished 2-epoch training stopped, to epoch 4" in caplog.text
+    assert info["resumed_after_epoch"] == 2
+    # The 2-epoch run's last checkpoint is no checkpoint of a 4-epoch run: it stays behind in the resume folder.
+    assert published(extended) == published(straight)
+    assert sorted(p.name for p in (extended / "ckpt").iterdir()) == ["epoch_0003.pt", "epoch_0004.pt"]
+
+
+def test_lowering_the_epochs_reuses_the_longer_runs_files_or_retrains_and_says_why(small_train_path, tmp_path, caplog):
+    straight = tmp_path / "straight"
+    train_in_process(small_train_path, straight, epochs=3, checkpoint_every=3)
+
+    longer = tmp_path / "longer"
+    train_in_process(small_train_path, longer, epochs=4, checkpoint_every=3)
+    as_snakemake_reruns(longer)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    train_in_process(small_train_path, longer, epochs=3, checkpoint_every=3)
+    assert "reusing the first 3 epochs of its 4-epoch training" in caplog.text
+    assert "epoch 1/" not in caplog.text  # nothing trained
+    assert published(longer) == published(straight)
+
+    as_snakemake_reruns(longer)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    train_in_process(small_train_path, longer, epochs=2, checkpoint_every=3)  # keeps epoch 2, which nothing saved
+    assert (
+        "training afresh: the saved state is at epoch 4, past the 2 asked for, "
+        f"and {outputs(longer)['resume']} lacks checkpoints/epoch_0002.pt"
+    ) in caplog.text
+    assert "epoch 2/2" in caplog.text
+    assert io.load_torch(outputs(longer)["resume"] / resume.STATE_FILE)["epoch"] == 2
+
+
+def test_a_finished_run_asked_again_publishes_its_files_without_training(small_train_path, tmp_path, caplog):
+    root = tmp_path / "run"
+    train_in_process(small_train_path, root, epochs=2)
+    before = published(root)
+    as_snakemake_reruns(root)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    train_in_process(small_train_path, root, epochs=2)
+    assert "already trained to epoch 2 with these settings, data and code" in caplog.text
+    assert "epoch 1/" not in caplog.text
+    assert published(root) == before

@@ -1,6 +1,7 @@
 """The whole DAG on a tiny config, in a copy of the workflow, then what a rerun would do."""
 
 import base64
+import contextlib
 import json
 import math
 import os
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +116,7 @@ def test_every_run_logs_each_epoch_and_records_provenance(finished, run):
         assert re.search(rf"epoch {epoch}/{EPOCHS[run]} .* img/s .* ETA", log)
     info = json.loads((finished / f"results/runs/{run}/train_info.json").read_text())
     assert info["run"]["name"] == run and info["device"] == "cpu" and info["resumed_after_epoch"] == 0
-    assert not (finished / f"results/runs/{run}/resume").exists()
+    assert (finished / f"results/runs/{run}/resume/state.pt").exists()  # kept, for more epochs later
     assert info["versions"]["torch"] and info["versions"]["snakemake"]
     losses = pd.read_csv(finished / f"results/runs/{run}/losses_epochs.csv")
     assert len(losses) == EPOCHS[run] and np.isfinite(losses.drop(columns="epoch").to_numpy()).all()
@@ -276,23 +278,6 @@ def test_reordering_the_keys_of_a_config_reruns_nothing(finished):
     assert planned_jobs(finished, "config/reordered.yaml") == {}
 
 
-def test_changing_one_learning_rate_reruns_only_that_run(finished):
-    config = write_config(finished, "lr.yaml", lambda c: c["runs"]["gan"].update(lr_g=0.001))
-    jobs = planned_jobs(finished, config)
-    assert jobs["train"] == ["run=gan"] and jobs["evaluate"] == ["run=gan"]
-    assert len(jobs["render_frame"]) == EPOCHS["gan"] and all("run=gan" in w for w in jobs["render_frame"])
-    assert jobs["run_page"] == ["run=gan"]
-    per_run = {"train", "evaluate", "render_frame", "gif", "plot_losses", "run_page"}
-    assert set(jobs) == per_run | {"summary", "leaderboard_page", "all"}
-
-
-def test_changing_a_render_option_reruns_only_frames_and_gifs(finished):
-    config = write_config(finished, "scale.yaml", lambda c: c["render"].update(scale=2))
-    jobs = planned_jobs(finished, config)
-    assert set(jobs) == {"render_frame", "render_manifold", "gif", "run_page", "all"}
-    assert len(jobs["render_frame"]) == sum(EPOCHS.values()) and len(jobs["gif"]) == len(EPOCHS)
-
-
 def test_capping_the_frames_redoes_only_the_gifs(finished, fresh):
     config = write_config(finished, "frames.yaml", lambda c: c["render"].update(max_frames=2))
     jobs = planned_jobs(finished, config)
@@ -305,23 +290,106 @@ def test_capping_the_frames_redoes_only_the_gifs(finished, fresh):
     assert frames == sorted(f"run={run}, epoch={epoch:04d}" for run, epochs in drawn.items() for epoch in epochs)
 
 
-def edit(path: Path) -> None:
-    """A real edit: Snakemake ignores a newer file whose checksum it has already recorded."""
-    path.write_text(path.read_text() + "\n# edited\n")
+RULE_ORDER = ["download", "normalize", "train_classifier", "real_scores", "train", "evaluate", "plot_losses"]
+RULE_ORDER += ["render_frame", "render_manifold", "gif", "manifold_gif", "run_page", "summary", "leaderboard_page"]
+
+
+def describe(jobs: dict[str, list[str]]) -> str:
+    """A dry run's plan in the words of the README's rerun table: each rule, in pipeline order, with the runs (or
+    datasets) its jobs are for, and a count where one has several jobs."""
+    parts = []
+    for rule in sorted(set(jobs) - {"all"}, key=RULE_ORDER.index):
+        owners = Counter(match.group(1) for w in jobs[rule] if (match := re.search(r"(?:run|dataset)=([\w.-]+)", w)))
+        if set(owners) == set(EPOCHS):
+            count = sum(owners.values())
+            who = "every run" + (f", {count} jobs" if count != len(EPOCHS) else "")
+        else:
+            who = ", ".join(f"{owner} ×{n}" if n > 1 else owner for owner, n in sorted(owners.items()))
+        parts.append(f"`{rule}`" + (f" ({who})" if who else ""))
+    return ", ".join(parts) or "nothing"
+
+
+@contextlib.contextmanager
+def edited(path: Path, addition: str = "\n# edited\n"):
+    """A real edit of a file, newer than every output, undone afterwards (content and times)."""
+    before, times = path.read_text(), path.stat()
+    path.write_text(before + addition)
     later = time.time() + 2
     os.utime(path, (later, later))
+    try:
+        yield
+    finally:
+        path.write_text(before)
+        os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
 
 
-def test_editing_code_reruns_only_the_rules_that_import_it(finished):
-    package = finished / "workflow" / "genzoo"
-    edit(package / "rendering.py")
-    assert set(planned_jobs(finished)) == {"render_frame", "render_manifold", "manifold_gif", "gif", "run_page", "all"}
-    assert snakemake(finished).returncode == 0
+def preset_line(key: str, like: str, **changes) -> str:
+    """A line appended to presets.py: registry entry `key` (re)defined as `like` with changes, as a user might."""
+    return f"\nPRESETS[{key!r}] = __import__('dataclasses').replace(PRESETS[{like!r}], **{changes!r})\n"
 
-    edit(package / "models" / "mlp_gan.py")
-    jobs = planned_jobs(finished)
-    assert sorted(jobs["train"]) == sorted(f"run={run}" for run in EPOCHS)
-    assert not {"download", "normalize", "train_classifier", "real_scores"} & set(jobs)
+
+CONFIG_EDITS = {
+    "`runs.gan.lr_g` (one run's setting)": lambda c: c["runs"]["gan"].update(lr_g=0.001),
+    "`runs.gan.epochs`, 3 → 4 (training continues after epoch 3)": lambda c: c["runs"]["gan"].update(epochs=4),
+    "`render.scale` (a render option)": lambda c: c["render"].update(scale=2),
+    "`evaluation.kid_subset_size` (an evaluation option)": lambda c: c["evaluation"].update(kid_subset_size=50),
+    "`datasets.mnist-5k.train_subset` (the dataset)": lambda c: c["datasets"]["mnist-5k"].update(train_subset=256),
+}
+CODE_EDITS = {
+    "`models/mlp_gan.py` (one model file)": ("models/mlp_gan.py", "\n# edited\n"),
+    "`models/keras_layers.py` (shared by two models)": ("models/keras_layers.py", "\n# edited\n"),
+    "`training.py` (the training loop)": ("training.py", "\n# edited\n"),
+    "`evaluation.py`": ("evaluation.py", "\n# edited\n"),
+    "`rendering.py`": ("rendering.py", "\n# edited\n"),
+    "`presets.py`: a preset added": ("presets.py", preset_line("my-gan", "pytorch-gan", name="my-gan")),
+    "`presets.py`: `tf-dcgan`'s `lr_g` changed": ("presets.py", preset_line("tf-dcgan", "tf-dcgan", lr_g=3e-4)),
+}
+
+
+def readme_rerun_row(edit: str, jobs: dict[str, list[str]]) -> str:
+    return f"| {edit} | {describe(jobs)} |"
+
+
+@pytest.mark.parametrize("edit", CONFIG_EDITS)
+def test_the_readme_rerun_table_is_what_a_config_edit_plans(finished, repo, edit):
+    config = write_config(finished, "edited.yaml", CONFIG_EDITS[edit])
+    assert readme_rerun_row(edit, planned_jobs(finished, config)) in (repo / "README.md").read_text()
+
+
+@pytest.mark.parametrize("edit", CODE_EDITS)
+def test_the_readme_rerun_table_is_what_a_code_edit_plans(finished, repo, edit):
+    path, addition = CODE_EDITS[edit]
+    with edited(finished / "workflow" / "genzoo" / path, addition):
+        jobs = planned_jobs(finished)
+    assert readme_rerun_row(edit, jobs) in (repo / "README.md").read_text()
+    assert planned_jobs(finished) == {}  # undone
+
+
+def test_raising_a_runs_epochs_continues_its_training_to_a_straight_runs_checkpoint(repo, tmp_path):
+    """Through Snakemake, which deletes the run's outputs before the rerun: the state survives it."""
+
+    def train(workdir: Path, epochs: int) -> subprocess.CompletedProcess:
+        one_run = {
+            "datasets": {"mnist-5k": {"source": "mnist-5k", "test_size": 200, "train_subset": 256}},
+            "runs": {"gan": {"dataset": "mnist-5k", "preset": "pytorch-gan", "epochs": epochs, "batch_size": 32}},
+        }
+        (workdir / "config" / "one.yaml").write_text(yaml.safe_dump(one_run))
+        result = snakemake(workdir, "--", "results/runs/gan/train_info.json", config="config/one.yaml")
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    extended = copy_workflow(repo, tmp_path / "extended")
+    train(extended, 2)
+    train(extended, 3)
+    log = (extended / "results/logs/train/gan.log").read_text()
+    assert "continuing after epoch 2, where its finished 2-epoch training stopped, to epoch 3" in log
+    assert "epoch 1/3" not in log and "epoch 3/3" in log
+
+    straight = copy_workflow(repo, tmp_path / "straight")
+    train(straight, 3)
+    for name in ("checkpoints/epoch_0003.pt", "samples/epoch_0003.npy", "losses_steps.csv"):
+        runs = [workdir / "results/runs/gan" / name for workdir in (extended, straight)]
+        assert runs[0].read_bytes() == runs[1].read_bytes(), name
 
 
 def test_only_runs_that_ask_for_cuda_reserve_a_gpu(fresh):
@@ -385,7 +453,7 @@ def test_a_killed_training_job_resumes_when_snakemake_runs_again(repo, tmp_path)
     assert info["resumed_after_epoch"] >= 1
     assert "resuming after epoch" in (workdir / "results/logs/train/slow.log").read_text()
     assert sorted(p.name for p in (workdir / "results/runs/slow/checkpoints").iterdir())[-1] == "epoch_0004.pt"
-    assert not (workdir / "results/runs/slow/resume").exists()
+    assert (workdir / "results/runs/slow/resume/state.pt").exists()  # raising the epochs would go on from it
 
 
 def test_full_datasets_come_from_a_folder_and_a_file_url(repo, tmp_path, datasets_dir):

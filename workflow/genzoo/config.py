@@ -106,21 +106,3 @@ def resolve_runs(config: dict) -> dict[str, dict]:
     return {
         name: resolve_run(config, entry, seed) | {"name": name} for name, (entry, seed) in expanded_runs(config).items()
     }
-
-
-def epochs(run: dict) -> list[int]:
-    return list(range(1, run["epochs"] + 1))
-
-
-def checkpoint_epochs(run: dict) -> list[int]:
-    """Every checkpoint_every-th epoch, and always the last one."""
-    every, last = run["checkpoint_every"], run["epochs"]
-    return [epoch for epoch in epochs(run) if epoch % every == 0 or epoch == last]
-
-
-def epoch_tag(epoch: int) -> str:
-    return f"{epoch:04d}"
-
-
-def has_latent_manifold(run: dict) -> bool:
-    return run["kind"] == "vae" and run["latent_dim"] == 2

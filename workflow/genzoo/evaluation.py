@@ -9,8 +9,8 @@ from torch import nn
 
 from . import data, io, losses, models, runtime, training
 from .classifier import features_and_probs, load_classifier
-from .config import checkpoint_epochs, epoch_tag
 from .metrics import sample_scores, score_settings
+from .schedule import checkpoint_epochs, checkpoint_file, epoch_tag
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def evaluate_run(
     for epoch in checkpoint_epochs(run):
         tag = epoch_tag(epoch)
         scores = score_checkpoint(
-            run, Path(checkpoints_dir) / f"epoch_{tag}.pt", classifier, real_features, test_images, recorded
+            run, Path(checkpoints_dir) / checkpoint_file(epoch), classifier, real_features, test_images, recorded
         )
         record = {
             "run": run["name"],

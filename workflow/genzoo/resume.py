@@ -1,8 +1,14 @@
-"""Resumable training: a run's full state after every epoch, kept where Snakemake does not delete it.
+"""Resumable and extendable training: a run's full state after every epoch, kept where Snakemake does not
+delete it.
 
-Snakemake removes a job's declared outputs before it runs again, so a run trains inside its own
-resume folder and hard-links the finished checkpoints and samples into the declared outputs at
-the end. A state is only resumed when it was made by the same settings, data and training code.
+Snakemake removes a job's declared outputs before it runs again, so a run trains inside its own resume
+folder and hard-links its checkpoints and samples into the declared outputs at the end. The folder stays
+after the run finishes. A killed run resumes after its last finished epoch; a finished run whose epochs
+are raised continues after its last one, bit for bit the run a straight training of the new length
+makes; one whose epochs are lowered reuses the longer run's files when they hold every checkpoint the
+shorter run keeps. A state is used only when it was made with the same settings (epochs aside), data and
+training code. On disk it costs state.pt (weights, optimizer moments, RNG states, the loss tables) and
+any checkpoint the current outputs no longer link; the rest are the outputs' own files.
 """
 
 import hashlib
@@ -14,31 +20,72 @@ from pathlib import Path
 
 import torch
 
-from . import codedeps, io
+from . import codedeps, io, models
+from .schedule import training_files
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
-OUTPUT_FOLDERS = ("checkpoints", "samples")
 
 
 def resume_key(run: dict, train_path: str | Path) -> str:
-    """What a state must match to be resumed: the run's settings, its training data and the training code."""
-    digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode())
+    """What a state must match to be used: the run's settings but its epochs (a longer run passes through the
+    same states), its training data, and the code of the training loop and of the run's own architecture."""
+    settings = {key: value for key, value in run.items() if key != "epochs"}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(io.file_hash(train_path).encode())
-    for path in codedeps.module_closure("training"):
+    for path in codedeps.module_closure("training", models.module_of(run["architecture"])):
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 
 
-def start(resume_dir: Path, key: str) -> dict | None:
-    """The saved state if it matches key; otherwise None, after clearing the folder for a fresh start."""
+def start(resume_dir: Path, key: str, run: dict) -> dict | None:
+    """The saved state to go on from, if one matches key and can serve run's epochs; otherwise None, after
+    clearing the folder for a fresh start. The log says which, and why."""
     state = load_state(resume_dir / STATE_FILE, key)
+    if state is not None and state["epoch"] > run["epochs"]:
+        missing = missing_files(resume_dir, run)
+        if missing:
+            log.info(
+                "run %s: training afresh: the saved state is at epoch %d, past the %d asked for, and %s lacks %s",
+                run["name"],
+                state["epoch"],
+                run["epochs"],
+                resume_dir,
+                ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""),
+            )
+            state = None
     if state is None and resume_dir.exists():
         shutil.rmtree(resume_dir)
-    for folder in OUTPUT_FOLDERS:
+    for folder in training_files(run):
         (resume_dir / folder).mkdir(parents=True, exist_ok=True)
+    if state is not None:
+        log.info("run %s: %s", run["name"], going_on(state, run, resume_dir))
     return state
+
+
+def going_on(state: dict, run: dict, resume_dir: Path) -> str:
+    """What training does with a matching state, in words."""
+    saved, wanted, finished_at = state["epoch"], run["epochs"], state.get("epochs")
+    if saved < wanted and saved == finished_at:
+        return f"continuing after epoch {saved}, where its finished {saved}-epoch training stopped, to epoch {wanted}"
+    if saved < wanted:
+        return f"resuming after epoch {saved} of {wanted} (step {state['step']})"
+    if saved == wanted:
+        return (
+            f"already trained to epoch {saved} with these settings, data and code: publishing its files without "
+            f"training (delete {resume_dir} to train afresh)"
+        )
+    return f"reusing the first {wanted} epochs of its {saved}-epoch training (every file they need is there)"
+
+
+def missing_files(resume_dir: Path, run: dict) -> list[str]:
+    return [
+        f"{folder}/{name}"
+        for folder, names in training_files(run).items()
+        for name in names
+        if not (resume_dir / folder / name).is_file()
+    ]
 
 
 def load_state(path: Path, key: str) -> dict | None:
@@ -56,11 +103,23 @@ def load_state(path: Path, key: str) -> dict | None:
 
 
 def save_state(
-    resume_dir: Path, key: str, epoch: int, step: int, nets, optimizers, order_rng, fixed_noise, step_rows, epoch_rows
+    resume_dir: Path,
+    key: str,
+    epochs: int,
+    epoch: int,
+    step: int,
+    nets,
+    optimizers,
+    order_rng,
+    fixed_noise,
+    step_rows,
+    epoch_rows,
 ):
-    """Everything the next epoch depends on, RNG states included (as tensors, for weights-only loading)."""
+    """Everything the next epoch depends on, RNG states included (as tensors, for weights-only loading), and the
+    epochs the run was asked for, which tell a finished run from a killed one."""
     state = {
         "key": key,
+        "epochs": epochs,
         "epoch": epoch,
         "step": step,
         "nets": {role: net.state_dict() for role, net in nets.items()},
@@ -88,18 +147,16 @@ def restore(state: dict, nets, optimizers, order_rng) -> torch.Tensor:
     return state["fixed_noise"]
 
 
-def publish(resume_dir: Path, checkpoints_dir: Path, samples_dir: Path) -> None:
-    """Links the finished run's files into the declared outputs; the resume folder stays complete until finish()."""
-    for folder, target in zip(OUTPUT_FOLDERS, (checkpoints_dir, samples_dir), strict=True):
+def publish(resume_dir: Path, outputs: dict[str, Path], run: dict) -> None:
+    """Links the files a run of run['epochs'] epochs leaves into its output folders (by folder name: checkpoints,
+    samples); the resume folder keeps its own links, so the next rerun still finds them."""
+    for folder, names in training_files(run).items():
+        target = Path(outputs[folder])
         target.mkdir(parents=True, exist_ok=True)
-        for source in sorted((resume_dir / folder).iterdir()):
-            destination = target / source.name
+        for name in names:
+            source, destination = resume_dir / folder / name, target / name
             destination.unlink(missing_ok=True)
             try:
                 os.link(source, destination)
             except OSError:  # a file system without hard links
                 shutil.copy2(source, destination)
-
-
-def finish(resume_dir: Path) -> None:
-    shutil.rmtree(resume_dir, ignore_errors=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from . import data, graphs, io, losses, models, resume, runtime
-from .config import checkpoint_epochs, epoch_tag
+from .schedule import checkpoint_epochs, checkpoint_file, has_latent_manifold, manifold_file, sample_file
 
 log = logging.getLogger(__name__)
 
@@ -289,18 +289,17 @@ def loss_rows(epoch: int, steps_before: int, losses_per_step: dict[str, torch.Te
 
 
 def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, checkpoint: bool):
-    tag = epoch_tag(epoch)
     io.save_npy(
-        samples_dir / f"epoch_{tag}.npy",
+        samples_dir / sample_file(epoch),
         to_uint8(generate(nets["generator"], fixed_noise, fixed_labels(run, device)), run["pixel_range"]),
     )
-    if run["kind"] == "vae" and run["latent_dim"] == 2:
+    if has_latent_manifold(run):
         decoded = generate(nets["generator"], manifold_latents().to(device))
         grid = to_uint8(decoded, run["pixel_range"]).reshape(MANIFOLD_SIZE, MANIFOLD_SIZE, *decoded.shape[-2:])
-        io.save_npy(samples_dir / f"manifold_{tag}.npy", grid)
+        io.save_npy(samples_dir / manifold_file(epoch), grid)
     if checkpoint:
         state = {role: net.state_dict() for role, net in nets.items()}
-        io.save_torch(checkpoints_dir / f"epoch_{tag}.pt", {"epoch": epoch, "step": step, "nets": state})
+        io.save_torch(checkpoints_dir / checkpoint_file(epoch), {"epoch": epoch, "step": step, "nets": state})
 
 
 def train(
@@ -314,7 +313,9 @@ def train(
     resume_dir: str,
     threads: int = 1,
 ) -> dict:
-    """Trains one run, resuming from resume_dir after the last completed epoch when a matching state is there.
+    """Trains one run, going on from the state in resume_dir when one matches (see resume.py): after a killed
+    run's last finished epoch, after a finished run's last epoch when its epochs were raised, or not at all
+    when a longer run already made every file this one needs.
 
     Writes checkpoints, fixed-noise samples per epoch, loss tables and a provenance JSON.
     """
@@ -324,7 +325,7 @@ def train(
     runtime.configure_torch(device, threads)
     resume_dir = Path(resume_dir)
     key = resume.resume_key(run, train_path)
-    state = resume.start(resume_dir, key)
+    state = resume.start(resume_dir, key, run)
 
     torch.manual_seed(run["seed"])
     images, labels = data.load_split(train_path, device, run["pixel_range"])
@@ -360,8 +361,10 @@ def train(
     done, step, step_rows, epoch_rows = 0, 0, [], []
     if state is not None:
         fixed_noise = resume.restore(state, nets, optimizers, order_rng).to(device)
-        done, step, step_rows, epoch_rows = state["epoch"], state["step"], state["step_rows"], state["epoch_rows"]
-        log.info("run %s: resuming after epoch %d of %d (step %d)", run["name"], done, run["epochs"], step)
+        done = min(state["epoch"], run["epochs"])  # a longer run's state: its first epochs are this run
+        step_rows = [row for row in state["step_rows"] if row["epoch"] <= done]
+        epoch_rows = [row for row in state["epoch_rows"] if row["epoch"] <= done]
+        step = epoch_rows[-1]["step"]
 
     started = time.time()
     for epoch in range(done + 1, run["epochs"] + 1):
@@ -389,7 +392,9 @@ def train(
         epoch_rows.append(
             {"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds}
         )
-        resume.save_state(resume_dir, key, epoch, step, nets, optimizers, order_rng, fixed_noise, step_rows, epoch_rows)
+        resume.save_state(
+            resume_dir, key, run["epochs"], epoch, step, nets, optimizers, order_rng, fixed_noise, step_rows, epoch_rows
+        )
         eta = (time.time() - started) / (epoch - done) * (run["epochs"] - epoch)
         log.info(
             "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
@@ -402,7 +407,7 @@ def train(
         )
     finished = time.time()
 
-    resume.publish(resume_dir, Path(checkpoints_dir), Path(samples_dir))
+    resume.publish(resume_dir, {"checkpoints": checkpoints_dir, "samples": samples_dir}, run)
     io.write_csv(step_losses_path, pd.DataFrame(step_rows))
     io.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
     info = io.provenance(
@@ -416,6 +421,5 @@ def train(
         images_per_s=run["epochs"] * images_seen / sum(row["seconds"] for row in epoch_rows),
     )
     io.write_json(info_path, info)
-    resume.finish(resume_dir)
     log.info("run %s finished in %s", run["name"], format_duration(finished - started))
     return info

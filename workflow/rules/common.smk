@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from genzoo import config as genzoo_config
+from genzoo import models, schedule
 from genzoo.codedeps import module_closure
 from snakemake.exceptions import WorkflowError
 
@@ -29,6 +30,12 @@ wildcard_constraints:
 def package_code(*modules):
     """The package files a rule's script imports, directly or not: inputs, so editing them reruns the rule."""
     return [SCRIPT_SETUP, *module_closure(*modules)]
+
+
+def run_code(*modules):
+    """package_code of the modules plus the run's own architecture: a job that builds a run's networks depends on
+    that one model file, so editing another model, or adding one, reruns nothing of this run."""
+    return lambda wildcards: package_code(*modules, models.module_of(RUNS[wildcards.run]["architecture"]))
 
 
 def section_settings(section):
@@ -72,8 +79,8 @@ def frame_tags(run):
     """The epochs a run's sample grid (and a VAE's manifold) is drawn for: at most about render.max_frames of them,
     evenly spaced, and always the last. Checkpoints follow the same rule (every k-th epoch and the last)."""
     stride = math.ceil(RUNS[run]["epochs"] / config["render"]["max_frames"])
-    every = genzoo_config.checkpoint_epochs({**RUNS[run], "checkpoint_every": stride})
-    return [genzoo_config.epoch_tag(epoch) for epoch in every]
+    every = schedule.checkpoint_epochs({**RUNS[run], "checkpoint_every": stride})
+    return [schedule.epoch_tag(epoch) for epoch in every]
 
 
 def generator_spec(wildcards):
@@ -105,7 +112,7 @@ def final_frame(wildcards):
 
 def manifold_animation(wildcards):
     """The VAE's latent-manifold GIF, for runs that have one; nothing for the others."""
-    if genzoo_config.has_latent_manifold(RUNS[wildcards.run]):
+    if schedule.has_latent_manifold(RUNS[wildcards.run]):
         return [f"results/runs/{wildcards.run}/manifold.gif"]
     return []
 
@@ -117,7 +124,7 @@ def run_targets(run):
         f"results/runs/{run}/losses.png",
         f"results/runs/{run}/page.html",
     ]
-    if genzoo_config.has_latent_manifold(RUNS[run]):
+    if schedule.has_latent_manifold(RUNS[run]):
         targets += [f"results/runs/{run}/manifold.png", f"results/runs/{run}/manifold.gif"]
     return targets
 

@@ -53,7 +53,7 @@ rule evaluate:
         classifier=classifier_file("classifier.pt"),
         reference=classifier_file("real_scores.json"),
         test=dataset_file("test.pt"),
-        code=package_code("evaluation"),
+        code=run_code("evaluation"),
     output:
         metrics=directory("results/runs/{run}/metrics"),
         csv="results/runs/{run}/metrics.csv",

@@ -1,7 +1,7 @@
 rule train:
     input:
         train=dataset_file("train.pt"),
-        code=package_code("training"),
+        code=run_code("training"),
     output:
         checkpoints=directory("results/runs/{run}/checkpoints"),
         samples=directory("results/runs/{run}/samples"),

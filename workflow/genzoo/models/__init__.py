@@ -1,74 +1,36 @@
-"""Architectures by name: each entry builds the networks a preset trains."""
+"""Architectures by name, each built by a function of its own module.
 
-from torch import nn
+A module is imported only when its architecture is built, and nothing here imports torch: the
+Snakefile reads this map to make a run depend on its own architecture's file alone, so editing
+one model file reruns only the runs that use it, and adding an architecture reruns nothing.
+"""
 
-from . import cs231n, examples_dcgan, pytorch_cgan, pytorch_dcgan
-from .keras_vae import VAE
-from .mlp_gan import MLPDiscriminator, MLPGenerator
-from .tf_basic_gan import BasicDiscriminator, BasicGenerator
-from .tf_dcgan import DCGANDiscriminator, DCGANGenerator
+import importlib
 
-
-def _mlp_gan(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": MLPGenerator(latent_dim), "discriminator": MLPDiscriminator()}
-
-
-def _tf_dcgan(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": DCGANGenerator(latent_dim), "discriminator": DCGANDiscriminator()}
-
-
-def _keras_vae(latent_dim: int) -> dict[str, nn.Module]:
-    vae = VAE(latent_dim)
-    return {"encoder": vae.encoder, "generator": vae.decoder}
-
-
-def _cs231n_mlp(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": cs231n.MLPGenerator(latent_dim), "discriminator": cs231n.MLPDiscriminator()}
-
-
-def _cs231n_dc(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": cs231n.DCGenerator(latent_dim), "discriminator": cs231n.DCDiscriminator()}
-
-
-def _tf_basic_gan(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": BasicGenerator(latent_dim), "discriminator": BasicDiscriminator()}
-
-
-def _pytorch_dcgan(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": pytorch_dcgan.Generator(latent_dim), "discriminator": pytorch_dcgan.Discriminator()}
-
-
-def _pytorch_lsgan(latent_dim: int) -> dict[str, nn.Module]:
-    generator = pytorch_dcgan.Generator(latent_dim, first_batchnorm=False)
-    return {"generator": generator, "discriminator": pytorch_dcgan.Discriminator()}
-
-
-def _examples_dcgan(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": examples_dcgan.Generator(latent_dim), "discriminator": examples_dcgan.Discriminator()}
-
-
-def _pytorch_cgan(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": pytorch_cgan.Generator(latent_dim), "discriminator": pytorch_cgan.Discriminator()}
-
-
-ARCHITECTURES = {
-    "mlp-gan": _mlp_gan,
-    "tf-dcgan": _tf_dcgan,
-    "keras-vae": _keras_vae,
-    "cs231n-mlp": _cs231n_mlp,
-    "cs231n-dc": _cs231n_dc,
-    "tf-basic-gan": _tf_basic_gan,
-    "pytorch-dcgan": _pytorch_dcgan,
-    "pytorch-lsgan": _pytorch_lsgan,
-    "examples-dcgan": _examples_dcgan,
-    "pytorch-cgan": _pytorch_cgan,
+ARCHITECTURES = {  # name -> (module of this package, the function in it that builds the networks)
+    "mlp-gan": ("mlp_gan", "build"),
+    "tf-dcgan": ("tf_dcgan", "build"),
+    "keras-vae": ("keras_vae", "build"),
+    "cs231n-mlp": ("cs231n", "build_mlp"),
+    "cs231n-dc": ("cs231n", "build_dc"),
+    "tf-basic-gan": ("tf_basic_gan", "build"),
+    "pytorch-dcgan": ("pytorch_dcgan", "build_dcgan"),
+    "pytorch-lsgan": ("pytorch_dcgan", "build_lsgan"),
+    "examples-dcgan": ("examples_dcgan", "build"),
+    "pytorch-cgan": ("pytorch_cgan", "build"),
 }
 
 
-def build(architecture: str, latent_dim: int) -> dict[str, nn.Module]:
+def module_of(architecture: str) -> str:
+    """The architecture's module, dotted from the package root (e.g. 'models.cs231n'), as codedeps takes it."""
+    return f"{__name__.rpartition('.')[2]}.{ARCHITECTURES[architecture][0]}"
+
+
+def build(architecture: str, latent_dim: int) -> dict:
     """The networks of an architecture by role: 'generator' always, plus 'discriminator' or 'encoder'."""
-    return ARCHITECTURES[architecture](latent_dim)
+    module, builder = ARCHITECTURES[architecture]
+    return getattr(importlib.import_module(f".{module}", __name__), builder)(latent_dim)
 
 
-def count_parameters(module: nn.Module) -> int:
+def count_parameters(module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -95,3 +95,11 @@ class DCDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
+
+
+def build_mlp(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": MLPGenerator(latent_dim), "discriminator": MLPDiscriminator()}
+
+
+def build_dc(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": DCGenerator(latent_dim), "discriminator": DCDiscriminator()}

@@ -60,3 +60,7 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.main(images)
+
+
+def build(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": Generator(latent_dim), "discriminator": Discriminator()}

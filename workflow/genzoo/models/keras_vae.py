@@ -55,3 +55,8 @@ class VAE(nn.Module):
         z_mean, z_log_var = self.encoder(images)
         z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
         return self.decoder(z), z_mean, z_log_var
+
+
+def build(latent_dim: int) -> dict[str, nn.Module]:
+    vae = VAE(latent_dim)
+    return {"encoder": vae.encoder, "generator": vae.decoder}

@@ -47,3 +47,7 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images.flatten(1))
+
+
+def build(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": MLPGenerator(latent_dim), "discriminator": MLPDiscriminator()}

@@ -40,3 +40,7 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.model(torch.cat([images.flatten(1), self.label_embedding(labels)], dim=1))
+
+
+def build(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": Generator(latent_dim), "discriminator": Discriminator()}

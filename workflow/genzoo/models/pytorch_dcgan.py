@@ -58,3 +58,12 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.adv_layer(self.model(images))
+
+
+def build_dcgan(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": Generator(latent_dim), "discriminator": Discriminator()}
+
+
+def build_lsgan(latent_dim: int) -> dict[str, nn.Module]:
+    """lsgan.py's generator: the DCGAN one without the BatchNorm after the first linear layer."""
+    return {"generator": Generator(latent_dim, first_batchnorm=False), "discriminator": Discriminator()}

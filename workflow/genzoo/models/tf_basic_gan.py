@@ -43,3 +43,7 @@ class BasicDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
+
+
+def build(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": BasicGenerator(latent_dim), "discriminator": BasicDiscriminator()}

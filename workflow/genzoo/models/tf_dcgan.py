@@ -49,3 +49,7 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
+
+
+def build(latent_dim: int) -> dict[str, nn.Module]:
+    return {"generator": DCGANGenerator(latent_dim), "discriminator": DCGANDiscriminator()}
