@@ -29,7 +29,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from genzoo import config, data, runtime, training  # noqa: E402
+from genzoo import config, data, runtime, steps, training  # noqa: E402
 from genzoo.presets import PRESETS  # noqa: E402
 
 WARMUP_STEPS = 3
@@ -92,7 +92,7 @@ def workflow_epoch(run: dict, images: torch.Tensor, labels, device: torch.device
     torch.manual_seed(run["seed"])
     nets = training.build_nets(run, device, channels_last)
     optimizers = training.make_optimizers(run, nets)
-    step_fn = training.step_function(run, device)
+    step_fn = steps.step_function(run, device)
     n, batch = images.shape[0], run["batch_size"]
     batches = n // batch if run["drop_last"] else math.ceil(n / batch)
     order_rng = torch.Generator().manual_seed(run["seed"] + 1)
@@ -111,7 +111,7 @@ def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
     run = {**run, "cuda_graph": False}
     nets = training.build_nets(run, device, channels_last=False)
     optimizers = training.make_optimizers(run, nets, fused=None)  # None: torch's default implementation
-    step_fn = training.STEPS[run["update_order"]]
+    step_fn = steps.STEPS[run["update_order"]]
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=run["batch_size"], shuffle=True, drop_last=run["drop_last"], num_workers=workers
     )

@@ -27,13 +27,13 @@ def mnist_5k_splits(tmp_path_factory):
 @pytest.fixture(scope="session")
 def first_train_images(mnist_5k_splits, tmp_path_factory):
     """Makes a split file of the first n embedded training digits: first_train_images(n) -> path."""
-    from genzoo import data, io
+    from genzoo import data, files
 
     images, labels = data.load_split(mnist_5k_splits["train"])
 
     def make(count: int) -> Path:
         path = tmp_path_factory.mktemp(f"first-{count}") / "train.pt"
-        io.save_torch(path, {"images": images[:count], "labels": labels[:count]})
+        files.save_torch(path, {"images": images[:count], "labels": labels[:count]})
         return path
 
     return make

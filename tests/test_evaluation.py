@@ -166,7 +166,7 @@ def test_sample_scores_name_every_score():
 @pytest.fixture(scope="module")
 def trained_classifier(mnist_5k_splits, tmp_path_factory):
     """A classifier trained for 2 epochs on the embedded digits and its real-vs-real reference at n = 500."""
-    from genzoo import reference
+    from genzoo import real_scores
 
     folder = tmp_path_factory.mktemp("classifier")
     info = classifier.train_classifier(
@@ -179,7 +179,7 @@ def trained_classifier(mnist_5k_splits, tmp_path_factory):
         lr=1e-3,
         seed=0,
     )
-    real = reference.real_reference(
+    real = real_scores.real_reference(
         folder / "clf.pt", folder / "clf.json", mnist_5k_splits["train"], mnist_5k_splits["test"],
         folder / "real_scores.json", EVALUATION | {"n_samples": 500},
     )  # fmt: skip
@@ -190,11 +190,11 @@ EVALUATION = {"n_samples": 300, "seed": 5, "coverage_threshold": 0.025, "kid_sub
 
 
 def test_classifier_reaches_usable_accuracy_and_records_its_hash(mnist_5k_splits, trained_classifier):
-    from genzoo import data, io
+    from genzoo import data, files
 
     info = trained_classifier["info"]
     assert info["test_accuracy"] > 0.9 and info["test_size"] == 1000
-    assert info["sha256"] == io.file_hash(trained_classifier["model"], "sha256")
+    assert info["sha256"] == files.file_hash(trained_classifier["model"], "sha256")
     images, labels = data.load_split(mnist_5k_splits["test"])
     reloaded = classifier.load_classifier(trained_classifier["model"])
     assert classifier.test_accuracy(reloaded, images, labels) == pytest.approx(info["test_accuracy"])
@@ -214,12 +214,12 @@ def test_real_digits_score_as_real_digits(trained_classifier):
 
 
 def save_untrained_checkpoint(run: dict, folder, seed: int = 0) -> None:
-    from genzoo import io, models
+    from genzoo import files, models
 
     torch.manual_seed(seed)
     nets = models.build(run["architecture"], run["latent_dim"])
     folder.mkdir(parents=True, exist_ok=True)
-    io.save_torch(folder / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
+    files.save_torch(folder / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
 
 
 def evaluate(run, checkpoints, trained_classifier, mnist_5k_splits, out, settings=None):

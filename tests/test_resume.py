@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from genzoo import codedeps, config, io, models, resume, training
+from genzoo import codedeps, config, files, models, resume, training
 
 TESTS = Path(__file__).resolve().parent
 WORKFLOW = TESTS.parent / "workflow"
@@ -83,7 +83,7 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL, child.stderr.read()[-2000:]
     assert state_file.exists() and not outputs(killed)["info"].exists()
-    completed_before_kill = io.load_torch(state_file)["epoch"]
+    completed_before_kill = files.load_torch(state_file)["epoch"]
     assert 1 <= completed_before_kill < RUN_SETTINGS["epochs"]
 
     info = train_in_process(train_path, killed)
@@ -92,7 +92,7 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path
         assert digest(killed / "ckpt" / name) == digest(uninterrupted / "ckpt" / name), name
     for name in ("samples/epoch_0004.npy", "steps.csv"):
         assert digest(killed / name) == digest(uninterrupted / name), name
-    state = io.load_torch(outputs(killed)["resume"] / resume.STATE_FILE)  # kept: more epochs would go on from it
+    state = files.load_torch(outputs(killed)["resume"] / resume.STATE_FILE)  # kept: more epochs would go on from it
     assert (state["epoch"], state["epochs"]) == (4, 4)
 
 
@@ -100,7 +100,7 @@ def test_a_state_made_with_other_settings_is_not_resumed(tmp_path):
     resume_dir = tmp_path / "resume"
     (resume_dir / "checkpoints").mkdir(parents=True)
     (resume_dir / "checkpoints" / "epoch_0001.pt").write_bytes(b"stale")
-    io.save_torch(resume_dir / resume.STATE_FILE, {"key": "other settings", "epoch": 3})
+    files.save_torch(resume_dir / resume.STATE_FILE, {"key": "other settings", "epoch": 3})
     assert resume.start(resume_dir, "these settings", make_run()) is None
     assert sorted(p.name for p in resume_dir.iterdir()) == ["checkpoints", "samples"]
     assert list((resume_dir / "checkpoints").iterdir()) == []
@@ -121,7 +121,7 @@ def test_the_resume_key_changes_with_settings_and_data(train_path, tmp_path):
     assert resume.resume_key({**run, "lr_g": 1e-3}, train_path) != key
     assert resume.resume_key({**run, "epochs": 40}, train_path) == key  # a longer run passes through these states
     other = tmp_path / "other.pt"
-    io.save_torch(other, {"images": torch.zeros(1), "labels": torch.zeros(1)})
+    files.save_torch(other, {"images": torch.zeros(1), "labels": torch.zeros(1)})
     assert resume.resume_key(run, other) != key
 
 
@@ -199,7 +199,7 @@ def test_lowering_the_epochs_reuses_the_longer_runs_files_or_retrains_and_says_w
         f"and {outputs(longer)['resume']} lacks checkpoints/epoch_0002.pt"
     ) in caplog.text
     assert "epoch 2/2" in caplog.text
-    assert io.load_torch(outputs(longer)["resume"] / resume.STATE_FILE)["epoch"] == 2
+    assert files.load_torch(outputs(longer)["resume"] / resume.STATE_FILE)["epoch"] == 2
 
 
 def test_a_finished_run_asked_again_publishes_its_files_without_training(small_train_path, tmp_path, caplog):

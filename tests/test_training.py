@@ -5,7 +5,7 @@ from importlib import metadata
 import pandas as pd
 import pytest
 import torch
-from genzoo import config, data, io, losses, models, runtime, training
+from genzoo import config, data, files, losses, models, runtime, sampling, steps, training
 from genzoo.presets import PRESETS
 
 
@@ -32,7 +32,7 @@ def test_one_step_changes_every_network(preset):
     low, high = data.PIXEL_RANGES[run["pixel_range"]]
     real = torch.rand(8, 1, run["image_size"], run["image_size"]) * (high - low) + low
     labels = torch.randint(0, 10, (8,))  # only conditional presets use them
-    step_losses = training.STEPS[run["update_order"]](nets, optimizers, real, run, torch.device("cpu"), labels=labels)
+    step_losses = steps.STEPS[run["update_order"]](nets, optimizers, real, run, torch.device("cpu"), labels=labels)
     assert all(math.isfinite(float(v)) for v in step_losses.values())
     for role, net in nets.items():
         changed = [not torch.equal(old, new) for old, new in zip(before[role], net.parameters(), strict=True)]
@@ -51,14 +51,14 @@ def test_simultaneous_step_takes_both_gradients_before_either_update():
         for role, net in copy.items():
             net.load_state_dict(nets[role].state_dict())
     real = torch.rand(4, 1, 28, 28) * 2 - 1
-    noise = training.sample_noise(4, run, torch.device("cpu"), torch.Generator().manual_seed(5))
+    noise = sampling.sample_noise(4, run, torch.device("cpu"), torch.Generator().manual_seed(5))
     torch.manual_seed(1)
-    training.step_simultaneous(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
+    steps.step_simultaneous(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
 
     # The same step by hand: gradients of both losses at the old weights, then Adam on each.
     torch.manual_seed(1)
     g, d = reference["g"]["generator"], reference["g"]["discriminator"]
-    fake = g(training.sample_noise(4, run, torch.device("cpu")))
+    fake = g(sampling.sample_noise(4, run, torch.device("cpu")))
     real_logits, fake_logits = d(real), d(fake)
     d_loss = losses.bce_discriminator_loss(real_logits, fake_logits, run["d_loss_scale"])
     d_grads = torch.autograd.grad(d_loss, list(d.parameters()))
@@ -80,7 +80,7 @@ def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_no
         net.load_state_dict(nets[role].state_dict())
     real = torch.rand(6, 1, 28, 28) * 2 - 1
     torch.manual_seed(1)
-    training.step_discriminator_first(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
+    steps.step_discriminator_first(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
 
     torch.manual_seed(1)
     g, d = manual["generator"], manual["discriminator"]
@@ -106,9 +106,7 @@ def test_same_fake_step_updates_g_through_the_updated_d_on_the_fakes_d_saw():
         net.load_state_dict(nets[role].state_dict())
     real = torch.randn(5, 4)
     torch.manual_seed(1)
-    training.step_discriminator_first_same_fake(
-        nets, training.make_optimizers(run, nets), real, run, torch.device("cpu")
-    )
+    steps.step_discriminator_first_same_fake(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
 
     torch.manual_seed(1)
     g, d = manual["generator"], manual["discriminator"]
@@ -126,9 +124,9 @@ def test_same_fake_step_updates_g_through_the_updated_d_on_the_fakes_d_saw():
 
 def test_a_conditional_preset_samples_one_row_per_label():
     run = tiny_run("pytorch-cgan")
-    labels = training.fixed_labels(run, torch.device("cpu"))
+    labels = sampling.fixed_labels(run, torch.device("cpu"))
     assert labels.tolist() == [label for label in range(10) for _ in range(10)]  # a 10 x 10 grid, row = label
-    assert training.fixed_labels(tiny_run("pytorch-gan"), torch.device("cpu")) is None
+    assert sampling.fixed_labels(tiny_run("pytorch-gan"), torch.device("cpu")) is None
 
 
 def test_a_conditional_step_shows_the_discriminator_real_labels_and_drawn_ones():
@@ -138,7 +136,7 @@ def test_a_conditional_step_shows_the_discriminator_real_labels_and_drawn_ones()
     seen = []
     nets["discriminator"].register_forward_hook(lambda module, args, out: seen.append(args[1].clone()))
     real, labels = torch.rand(6, 1, 32, 32) * 2 - 1, torch.tensor([3, 3, 3, 7, 7, 7])
-    training.step_generator_first(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"), 0, labels)
+    steps.step_generator_first(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"), 0, labels)
     fake_for_g, real_for_d, fake_for_d = seen
     assert torch.equal(real_for_d, labels) and torch.equal(fake_for_g, fake_for_d)
     assert not torch.equal(fake_for_g, labels)  # uniformly drawn labels for the fakes
@@ -171,7 +169,7 @@ def test_wgan_gp_updates_the_generator_on_every_n_critic_th_batch_only():
     moved = []
     for index in range(6):
         before = {role: [p.detach().clone() for p in net.parameters()] for role, net in nets.items()}
-        step_losses = training.step_critic(nets, optimizers, real, run, torch.device("cpu"), index)
+        step_losses = steps.step_critic(nets, optimizers, real, run, torch.device("cpu"), index)
         assert set(step_losses) == {"g_loss", "d_loss", "gradient_penalty"}
         moved.append({role: not torch.equal(before[role][0], next(nets[role].parameters())) for role in nets})
     assert [m["discriminator"] for m in moved] == [True] * 6
@@ -211,7 +209,7 @@ def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():
 
 def test_uniform_noise_stays_in_its_interval():
     run = {"latent_dim": 96, "noise": "uniform"}
-    noise = training.sample_noise(1000, run, torch.device("cpu"), torch.Generator().manual_seed(0))
+    noise = sampling.sample_noise(1000, run, torch.device("cpu"), torch.Generator().manual_seed(0))
     assert noise.min() >= -1 and noise.max() <= 1 and abs(float(noise.mean())) < 0.02
 
 
@@ -255,7 +253,7 @@ def test_training_writes_every_output_and_repeats_bit_for_bit(preset, tiny_train
     assert info["versions"]["torch"] == metadata.version("torch") and info["versions"]["python"]
     for name in ["ckpt/epoch_0003.pt", "samples/epoch_0003.npy", "steps.csv"]:
         assert digest(first / name) == digest(second / name), f"{name} differs between identical runs"
-    checkpoint = io.load_torch(first / "ckpt" / "epoch_0003.pt")
+    checkpoint = files.load_torch(first / "ckpt" / "epoch_0003.pt")
     assert checkpoint["epoch"] == 3 and checkpoint["step"] == 9
 
 
@@ -304,7 +302,7 @@ def one_step_losses(run: dict, real: torch.Tensor) -> tuple[dict[str, float], se
     nets = training.build_nets(run, torch.device("cpu"))
     dtypes = conv_output_dtypes(nets["generator"])
     cpu = torch.device("cpu")
-    step_losses = training.STEPS[run["update_order"]](nets, training.make_optimizers(run, nets), real, run, cpu)
+    step_losses = steps.STEPS[run["update_order"]](nets, training.make_optimizers(run, nets), real, run, cpu)
     return {key: float(value) for key, value in step_losses.items()}, dtypes
 
 
@@ -353,8 +351,8 @@ def test_cuda_training_writes_checkpoints_the_cpu_reproduces(preset, options, ti
     assert len(step_losses) == 6 and all(step_losses[key].nunique() == 6 for key in step_losses)
     saved = np.load(tmp_path / "samples" / "epoch_0002.npy")
     generator = evaluation.load_generator(run, tmp_path / "ckpt" / "epoch_0002.pt")
-    noise = training.sample_noise(run["n_fixed"], run, torch.device("cpu"), torch.Generator().manual_seed(run["seed"]))
-    on_cpu = training.to_uint8(generator(noise), run["pixel_range"]).astype(int)
+    noise = sampling.sample_noise(run["n_fixed"], run, torch.device("cpu"), torch.Generator().manual_seed(run["seed"]))
+    on_cpu = sampling.to_uint8(generator(noise), run["pixel_range"]).astype(int)
     assert saved.shape == on_cpu.shape and saved.std() > 0
     assert np.abs(saved - on_cpu).mean() < 0.5 and np.abs(saved - on_cpu).max() <= 8
 
@@ -379,10 +377,10 @@ def test_every_preset_trains_on_cuda_and_the_cpu_redraws_its_samples(preset, var
     saved = np.load(tmp_path / "samples" / "epoch_0002.npy").astype(int)
     cpu = torch.device("cpu")
     generator = evaluation.load_generator(run, tmp_path / "ckpt" / "epoch_0002.pt")
-    noise = training.sample_noise(run["n_fixed"], run, cpu, torch.Generator().manual_seed(run["seed"]))
+    noise = sampling.sample_noise(run["n_fixed"], run, cpu, torch.Generator().manual_seed(run["seed"]))
     with torch.no_grad():
-        redrawn = training.generate(generator, noise, training.fixed_labels(run, cpu))
-    difference = np.abs(saved - training.to_uint8(redrawn, run["pixel_range"]).astype(int))
+        redrawn = sampling.generate(generator, noise, sampling.fixed_labels(run, cpu))
+    difference = np.abs(saved - sampling.to_uint8(redrawn, run["pixel_range"]).astype(int))
     print(f"{preset} {variant}: mean |GPU - CPU| {difference.mean():.3f}, max {difference.max()} (of 255)")
     assert saved.std() > 0
     # Weights stay fp32 under bf16 autocast and samples are drawn outside it: GPU and CPU differ by rounding only.

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data, io, runtime
+from . import data, files, runtime
 from .data import NUM_CLASSES
 
 log = logging.getLogger(__name__)
@@ -93,14 +93,14 @@ def train_classifier(
         accuracy = test_accuracy(classifier, test_images, test_labels)
         log.info("classifier epoch %d/%d  loss=%.4f  test accuracy=%.4f", epoch, epochs, total / len(order), accuracy)
 
-    io.save_torch(model_path, classifier.state_dict())
-    info = io.provenance(
+    files.save_torch(model_path, classifier.state_dict())
+    info = files.provenance(
         test_accuracy=test_accuracy(classifier, test_images, test_labels),
         test_size=len(test_labels),
-        sha256=io.file_hash(model_path),
+        sha256=files.file_hash(model_path),
         settings={"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
     )
-    io.write_json(info_path, info)
+    files.write_json(info_path, info)
     log.info("classifier: test accuracy %.4f on %d held-out images", info["test_accuracy"], len(test_labels))
     return info
 
@@ -113,5 +113,5 @@ def test_accuracy(classifier: FeatureClassifier, images: torch.Tensor, labels: t
 
 def load_classifier(path: str) -> FeatureClassifier:
     classifier = FeatureClassifier()
-    classifier.load_state_dict(io.load_torch(path))
+    classifier.load_state_dict(files.load_torch(path))
     return classifier.eval()

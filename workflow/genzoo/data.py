@@ -8,7 +8,7 @@ rescale on the device when they load a split.
 import logging
 from pathlib import Path
 
-from . import io
+from . import files
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def save_split(path: str | Path, images, labels) -> None:
         "images": torch.from_numpy(images).float().div_(255.0).unsqueeze(1),
         "labels": torch.from_numpy(labels).long(),
     }
-    io.save_torch(path, tensors)
+    files.save_torch(path, tensors)
 
 
 def normalize(
@@ -101,7 +101,7 @@ def normalize(
     for split, path in (("train", train_path), ("test", test_path)):
         save_split(path, *splits[split])
         log.info("%s: %d images -> %s", split, len(splits[split][1]), path)
-    io.write_json(stats_path, stats)
+    files.write_json(stats_path, stats)
     return stats
 
 
@@ -110,7 +110,7 @@ PIXEL_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 def load_split(path: str | Path, device="cpu", pixel_range: str = "sigmoid"):
     """Returns (images, labels) on the device, images rescaled from [0, 1] to the preset's range."""
-    data = io.load_torch(path)
+    data = files.load_torch(path)
     return from_unit_range(data["images"].to(device), pixel_range), data["labels"].to(device)
 
 

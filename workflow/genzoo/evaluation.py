@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import data, io, losses, models, runtime, training
+from . import data, files, losses, models, runtime, sampling
 from .classifier import features_and_probs, load_classifier
 from .metrics import sample_scores, score_settings
 from .schedule import checkpoint_epochs, checkpoint_file, epoch_tag
@@ -18,14 +18,14 @@ BATCH = 500
 
 
 def load_nets(run: dict, checkpoint_path: Path, roles: tuple[str, ...]) -> dict[str, nn.Module]:
-    checkpoint = io.load_torch(checkpoint_path)
+    checkpoint = files.load_torch(checkpoint_path)
     nets = models.build(run["architecture"], run["latent_dim"])
     try:
         for role in roles:
             nets[role].load_state_dict(checkpoint["nets"][role])
     except (KeyError, RuntimeError, TypeError) as error:
         message = f"{checkpoint_path}: not a {'/'.join(roles)} checkpoint of run {run['name']} ({error})"
-        raise io.CheckpointError(message) from error
+        raise files.CheckpointError(message) from error
     return {role: nets[role].eval() for role in roles}
 
 
@@ -33,20 +33,15 @@ def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
     return load_nets(run, checkpoint_path, ("generator",))["generator"]
 
 
-def requested_labels(run: dict, n: int) -> torch.Tensor | None:
-    """A conditional preset is asked for every class in turn (balanced); None for the others."""
-    return torch.arange(n) % data.NUM_CLASSES if run["conditional"] else None
-
-
 @torch.no_grad()
 def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torch.Tensor:
     """n 28-pixel images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
-    noise = training.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
-    labels = requested_labels(run, n)
+    noise = sampling.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    labels = sampling.cycled_labels(run, n)
     batches = []
     for start in range(0, n, BATCH):
         z = noise[start : start + BATCH]
-        batches.append(training.generate(generator, z, None if labels is None else labels[start : start + BATCH]))
+        batches.append(sampling.generate(generator, z, None if labels is None else labels[start : start + BATCH]))
     images = data.to_unit_range(torch.cat(batches), run["pixel_range"])
     return data.resized(images, data.IMAGE_SIZE)  # the classifier sees digits at the datasets' own size
 
@@ -59,7 +54,7 @@ def vae_test_scores(encoder: nn.Module, decoder: nn.Module, test_images: torch.T
     totals = {"elbo": 0.0, "bce": 0.0, "kl": 0.0, "mse": 0.0}
     for batch in data.from_unit_range(test_images, run["pixel_range"]).split(BATCH):
         z_mean, z_log_var = encoder(batch)
-        z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn(z_mean.shape, generator=rng)
+        z = sampling.latent_sample(z_mean, z_log_var, torch.randn(z_mean.shape, generator=rng))
         reconstruction = decoder(z)
         loss, bce, kl = losses.vae_elbo_loss(reconstruction, batch, z_mean, z_log_var)
         share = len(batch) / len(test_images)
@@ -81,7 +76,7 @@ def score_checkpoint(run, checkpoint_path, classifier, real_features, test_image
     fakes = generated_images(nets["generator"], run, recorded["n_generated"], recorded["seed"])
     features, probs = features_and_probs(classifier, fakes)
     scores = sample_scores(real_features, features, probs, recorded)
-    labels = requested_labels(run, len(fakes))
+    labels = sampling.cycled_labels(run, len(fakes))
     if labels is not None:
         scores["label_accuracy"] = float((probs.argmax(1) == labels.numpy()).mean())
     if run["kind"] == "vae":
@@ -130,7 +125,7 @@ def evaluate_run(
             "classifier_sha256": reference["classifier_sha256"],
             "classifier_test_accuracy": reference["classifier_test_accuracy"],
         }
-        io.write_json(Path(metrics_dir) / f"epoch_{tag}.json", record)
+        files.write_json(Path(metrics_dir) / f"epoch_{tag}.json", record)
         rows.append({k: v for k, v in record.items() if k != "class_histogram"})
         log.info(
             "epoch %d: FID %.3f, KID %.5f ± %.5f, IS %.3f, precision %.3f, recall %.3f, density %.3f, coverage %.3f, "
@@ -146,4 +141,4 @@ def evaluate_run(
             scores["coverage"],
             scores["classes_covered"],
         )
-    io.write_csv(metrics_csv, pd.DataFrame(rows))
+    files.write_csv(metrics_csv, pd.DataFrame(rows))

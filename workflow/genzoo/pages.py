@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import io, summary
+from . import files, summary
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -82,7 +82,7 @@ def run_page(
         f"<p>Preset <code>{html.escape(preset)}</code>. The same fixed noise is drawn at every epoch.</p>\n"
         f"{''.join(figures)}\n<h2>Scores by checkpoint</h2>\n{scores_by_checkpoint(metrics)}"
     )
-    io.write_text(out_path, document(f"Run {run}", body))
+    files.write_text(out_path, document(f"Run {run}", body))
 
 
 def leaderboard_page(summary_csv: str | Path, reference_paths: list[str], out_path: str | Path) -> None:
@@ -96,4 +96,4 @@ def leaderboard_page(summary_csv: str | Path, reference_paths: list[str], out_pa
             f"<p>{html.escape(table.note)}</p>",
             table_html(table.header, table.rows, text_columns={1, 2}, row_classes=classes),
         ]
-    io.write_text(out_path, document("Leaderboard", "\n".join(parts)))
+    files.write_text(out_path, document("Leaderboard", "\n".join(parts)))

@@ -9,11 +9,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import io  # noqa: E402
+from . import files  # noqa: E402
 
 
 def save_figure(figure, path: str | Path) -> None:
-    with io.atomic_path(path) as tmp:
+    with files.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
 

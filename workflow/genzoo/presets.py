@@ -22,7 +22,7 @@ class Preset:
     lr_d: float | None
     betas: tuple[float, float]
     adam_eps: float
-    update_order: str  # a key of training.STEPS: g_then_d, d_then_g, d_then_g_same_fake, simultaneous, critic, vae
+    update_order: str  # a key of steps.STEPS: g_then_d, d_then_g, d_then_g_same_fake, simultaneous, critic, vae
     d_loss_scale: float  # 0.5 averages the real and fake terms (PyTorch-GAN), 1.0 sums them (TF)
     n_fixed: int  # size of the fixed-noise batch rendered every epoch
     drop_last: bool = False  # skip the incomplete last batch of an epoch

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import io
+from . import files
 
 BACKGROUND = 255
 HEADER_HEIGHT = 22
@@ -37,7 +37,7 @@ def with_header(grid: np.ndarray, text: str, scale: int) -> Image.Image:
 
 
 def save_png(image: Image.Image, path: str | Path) -> None:
-    with io.atomic_path(path) as tmp:
+    with files.atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
 
 
@@ -63,7 +63,7 @@ def write_gif(frames: np.ndarray, out_path: str, frame_ms: int, last_frame_ms: i
     import imageio.v3 as iio
 
     durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
-    with io.atomic_path(out_path) as tmp:
+    with files.atomic_path(out_path) as tmp:
         iio.imwrite(tmp, frames, extension=".gif", duration=durations, loop=0)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from . import codedeps, io, models
+from . import codedeps, files, models
 from .schedule import training_files
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def resume_key(run: dict, train_path: str | Path) -> str:
     same states), its training data, and the code of the training loop and of the run's own architecture."""
     settings = {key: value for key, value in run.items() if key != "epochs"}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    digest.update(io.file_hash(train_path).encode())
+    digest.update(files.file_hash(train_path).encode())
     for path in codedeps.module_closure("training", models.module_of(run["architecture"])):
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()
@@ -92,8 +92,8 @@ def load_state(path: Path, key: str) -> dict | None:
     if not path.exists():
         return None
     try:
-        state = io.load_torch(path)
-    except io.CheckpointError as error:
+        state = files.load_torch(path)
+    except files.CheckpointError as error:
         log.warning("starting afresh: %s", error)
         return None
     if not isinstance(state, dict) or state.get("key") != key:
@@ -131,7 +131,7 @@ def save_state(
         "step_rows": step_rows,
         "epoch_rows": epoch_rows,
     }
-    io.save_torch(resume_dir / STATE_FILE, state)
+    files.save_torch(resume_dir / STATE_FILE, state)
 
 
 def restore(state: dict, nets, optimizers, order_rng) -> torch.Tensor:

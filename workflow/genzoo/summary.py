@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from . import io, plots
+from . import files, plots
 
 
 class Score(NamedTuple):
@@ -208,9 +208,9 @@ def summarize(
         for run in metrics
     ]
     table = pd.DataFrame(rows)
-    io.write_csv(table_path, table)
-    io.write_csv(scores_path, tidy_scores(metrics, infos))
-    io.write_text(leaderboard_path, leaderboard(table, references))
+    files.write_csv(table_path, table)
+    files.write_csv(scores_path, tidy_scores(metrics, infos))
+    files.write_text(leaderboard_path, leaderboard(table, references))
 
     floors = {f"real vs real ({name})": r["scores"]["fid"] for name, r in references.items()}
     # FID spans orders of magnitude between a first epoch and the real-vs-real floor.

@@ -1,4 +1,4 @@
-"""The one training loop every preset runs; what differs per preset is its step function."""
+"""The one training loop every preset runs: data, networks, optimizers, epochs, and the files they leave."""
 
 import logging
 import math
@@ -7,23 +7,10 @@ from pathlib import Path
 
 import torch
 
-from . import data, graphs, io, losses, models, resume, runtime
+from . import data, files, models, resume, runtime, sampling, steps
 from .schedule import checkpoint_epochs, checkpoint_file, has_latent_manifold, manifold_file, sample_file
 
 log = logging.getLogger(__name__)
-
-MANIFOLD_SIZE = 15  # Deep Learning with Python's 15 x 15 grid on the normal quantiles
-
-
-def sample_noise(n: int, run: dict, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
-    """The preset's noise. With a (CPU) generator: drawn on the CPU, then moved, so it is the same on any device."""
-    shape = (n, run["latent_dim"])
-    where = "cpu" if generator is not None else device
-    if run["noise"] == "uniform":
-        noise = torch.rand(shape, generator=generator, device=where) * 2 - 1
-    else:
-        noise = torch.randn(shape, generator=generator, device=where)
-    return noise.to(device)
 
 
 def build_nets(run: dict, device: torch.device, channels_last: bool | None = None) -> dict[str, torch.nn.Module]:
@@ -40,10 +27,6 @@ def build_nets(run: dict, device: torch.device, channels_last: bool | None = Non
     return nets
 
 
-def uses_cuda_graph(run: dict, device: torch.device) -> bool:
-    return device.type == "cuda" and run["cuda_graph"]
-
-
 def make_optimizers(
     run: dict, nets: dict[str, torch.nn.Module], fused: bool | None = True
 ) -> dict[str, torch.optim.Optimizer]:
@@ -51,7 +34,7 @@ def make_optimizers(
     presets spend a quarter of their CPU step in the unfused one); None leaves torch's default."""
 
     device = next(nets["generator"].parameters()).device
-    capturable = bool(fused) and uses_cuda_graph(run, device)  # step counts on the GPU, updated inside the graph
+    capturable = bool(fused) and steps.uses_cuda_graph(run, device)  # step counts on the GPU, updated inside the graph
 
     def adam(parameters, lr):
         betas, eps = tuple(run["betas"]), run["adam_eps"]
@@ -64,196 +47,9 @@ def make_optimizers(
     return optimizers
 
 
-def autocast(run: dict, device: torch.device):
-    """bf16 autocast for the forward passes when the run asks for it; losses are taken in fp32 outside it."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=run["precision"] == "bf16")
-
-
-def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    """One optimizer step on the loss's gradients (cleared first; the forward passes never touch them)."""
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-
-
-def generator_loss(run: dict, fake_logits: torch.Tensor) -> torch.Tensor:
-    return losses.GAN_LOSSES[run["loss"]][0](fake_logits.float(), run["g_loss_scale"])
-
-
-def discriminator_loss(run: dict, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return losses.GAN_LOSSES[run["loss"]][1](real_logits.float(), fake_logits.float(), run["d_loss_scale"])
-
-
-def conditions(run: dict, labels, n: int, device: torch.device) -> tuple[tuple, tuple]:
-    """Extra arguments of the networks for real and for generated images: none, or (labels,) for a
-    conditional preset, whose fakes get labels drawn uniformly, as cgan.py does."""
-    if not run["conditional"]:
-        return (), ()
-    return (labels,), (torch.randint(0, data.NUM_CLASSES, (n,), device=device),)
-
-
-def step_generator_first(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
-    """PyTorch-GAN's order: update G on fresh fakes, then D on the same fakes, detached."""
-    generator, discriminator = nets["generator"], nets["discriminator"]
-    noise = sample_noise(real.shape[0], run, device)
-    real_args, fake_args = conditions(run, labels, real.shape[0], device)
-    with autocast(run, device):
-        fake = generator(noise, *fake_args)
-        fake_logits = discriminator(fake, *fake_args)
-    g_loss = generator_loss(run, fake_logits)
-    descend(optimizers["generator"], g_loss)
-
-    with autocast(run, device):
-        real_logits, fake_logits = discriminator(real, *real_args), discriminator(fake.detach(), *fake_args)
-    d_loss = discriminator_loss(run, real_logits, fake_logits)
-    descend(optimizers["discriminator"], d_loss)
-    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
-
-
-def step_simultaneous(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
-    """The TF tutorial's train_step: one forward pass, both gradients taken before either update."""
-    generator, discriminator = nets["generator"], nets["discriminator"]
-    with autocast(run, device):
-        fake = generator(sample_noise(real.shape[0], run, device))
-        real_logits, fake_logits = discriminator(real), discriminator(fake)
-    g_loss = generator_loss(run, fake_logits)
-    d_loss = discriminator_loss(run, real_logits, fake_logits)
-    g_params = list(generator.parameters())
-    d_params = list(discriminator.parameters())
-    g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
-    d_grads = torch.autograd.grad(d_loss, d_params)
-    for params, grads in ((g_params, g_grads), (d_params, d_grads)):
-        for param, grad in zip(params, grads, strict=True):
-            param.grad = grad
-    optimizers["generator"].step()
-    optimizers["discriminator"].step()
-    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
-
-
-def step_discriminator_first(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
-    """CS231n's and the TF1 GAN's order: update D on real and detached fakes, then G on fresh noise."""
-    generator, discriminator = nets["generator"], nets["discriminator"]
-    with torch.no_grad(), autocast(run, device):  # D's step needs no graph through G
-        fake = generator(sample_noise(real.shape[0], run, device))
-    with autocast(run, device):
-        real_logits, fake_logits = discriminator(real), discriminator(fake)
-    d_loss = discriminator_loss(run, real_logits, fake_logits)
-    descend(optimizers["discriminator"], d_loss)
-
-    with autocast(run, device):
-        fake_logits = discriminator(generator(sample_noise(real.shape[0], run, device)))
-    g_loss = generator_loss(run, fake_logits)
-    descend(optimizers["generator"], g_loss)
-    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
-
-
-def step_discriminator_first_same_fake(
-    nets, optimizers, real, run, device, index=0, labels=None
-) -> dict[str, torch.Tensor]:
-    """pytorch/examples' order: update D on real and detached fakes, then G through the updated D on the
-    same fakes (G runs once per step)."""
-    generator, discriminator = nets["generator"], nets["discriminator"]
-    with autocast(run, device):
-        fake = generator(sample_noise(real.shape[0], run, device))
-        real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-    d_loss = discriminator_loss(run, real_logits, fake_logits)
-    descend(optimizers["discriminator"], d_loss)
-
-    with autocast(run, device):
-        fake_logits = discriminator(fake)
-    g_loss = generator_loss(run, fake_logits)
-    descend(optimizers["generator"], g_loss)
-    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
-
-
-def step_critic(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
-    """PyTorch-GAN's WGAN-GP: a critic update on every batch, a generator update on every n_critic-th
-    batch of the epoch (index 0, n_critic, ...) from the same noise. Its loss is logged on every batch:
-    on the others, -E[D(G(z))] from the critic's forward pass, which is what G would have minimized."""
-    generator, critic = nets["generator"], nets["discriminator"]
-    noise = sample_noise(real.shape[0], run, device)
-    with torch.no_grad(), autocast(run, device):  # the critic's step needs no graph through G
-        fake = generator(noise)
-    with autocast(run, device):
-        # One critic pass over both halves: the critic has no batch statistics, and small steps pay per call.
-        real_scores, fake_scores = critic(torch.cat([real, fake])).float().split(real.shape[0])
-    alpha = torch.rand(real.shape[0], 1, 1, 1, device=device)
-    penalty = losses.gradient_penalty(critic, real, fake, alpha)
-    d_loss = losses.wasserstein_critic_loss(real_scores, fake_scores) + run["gp_weight"] * penalty
-    descend(optimizers["discriminator"], d_loss)
-
-    if index % run["n_critic"] != 0:
-        g_loss = losses.wasserstein_generator_loss(fake_scores.detach())
-        return {"g_loss": g_loss, "d_loss": d_loss.detach(), "gradient_penalty": penalty.detach()}
-    with autocast(run, device):
-        fake_scores = critic(generator(noise)).float()
-    g_loss = losses.wasserstein_generator_loss(fake_scores)
-    descend(optimizers["generator"], g_loss)
-    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "gradient_penalty": penalty.detach()}
-
-
-def step_vae(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
-    with autocast(run, device):
-        z_mean, z_log_var = (t.float() for t in nets["encoder"](real))
-    z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
-    with autocast(run, device):
-        reconstruction = nets["generator"](z).float()
-    # Outside autocast: CUDA refuses binary_cross_entropy under it, and the ELBO sums in fp32.
-    loss, recon_loss, kl = losses.vae_elbo_loss(reconstruction, real, z_mean, z_log_var)
-    descend(optimizers["generator"], loss)
-    return {"loss": loss.detach(), "reconstruction": recon_loss.detach(), "kl": kl.detach()}
-
-
-STEPS = {
-    "g_then_d": step_generator_first,
-    "d_then_g": step_discriminator_first,
-    "d_then_g_same_fake": step_discriminator_first_same_fake,
-    "simultaneous": step_simultaneous,
-    "critic": step_critic,
-    "vae": step_vae,
-}
-
-
-def step_function(run: dict, device: torch.device):
-    """The preset's step; on a GPU, replayed as one CUDA graph when the run sets cuda_graph: true."""
-    step_fn = STEPS[run["update_order"]]
-    return graphs.GraphedStep(step_fn) if uses_cuda_graph(run, device) else step_fn
-
-
-def to_uint8(images: torch.Tensor, pixel_range: str):
-    """(N, 1, H, W) in the preset's range -> (N, H, W) uint8 numpy, for rendering without torch."""
-    unit = data.to_unit_range(images.detach().float().cpu(), pixel_range)
-    return (unit * 255).round().to(torch.uint8).squeeze(1).numpy()
-
-
-@torch.no_grad()
-def generate(generator: torch.nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """Generator output in inference mode (BatchNorm running stats, no dropout), as the references render."""
-    was_training = generator.training
-    generator.eval()
-    try:
-        return generator(noise) if labels is None else generator(noise, labels)
-    finally:
-        generator.train(was_training)
-
-
-def manifold_latents(size: int = MANIFOLD_SIZE) -> torch.Tensor:
-    """Latent points on the normal quantiles Phi^-1(linspace(0.05, 0.95)); row i holds z0 = q_i."""
-    quantiles = torch.special.ndtri(torch.linspace(0.05, 0.95, size, dtype=torch.float64)).float()
-    rows, cols = torch.meshgrid(quantiles, quantiles, indexing="ij")
-    return torch.stack([rows.flatten(), cols.flatten()], dim=1)
-
-
 def format_duration(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def fixed_labels(run: dict, device: torch.device) -> torch.Tensor | None:
-    """A conditional preset's sample grid: one row per label (n_fixed / 10 columns); None otherwise."""
-    if not run["conditional"]:
-        return None
-    return torch.arange(data.NUM_CLASSES, device=device).repeat_interleave(run["n_fixed"] // data.NUM_CLASSES)
 
 
 def run_epoch(
@@ -289,17 +85,16 @@ def loss_rows(epoch: int, steps_before: int, losses_per_step: dict[str, torch.Te
 
 
 def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, checkpoint: bool):
-    io.save_npy(
-        samples_dir / sample_file(epoch),
-        to_uint8(generate(nets["generator"], fixed_noise, fixed_labels(run, device)), run["pixel_range"]),
-    )
+    samples = sampling.generate(nets["generator"], fixed_noise, sampling.fixed_labels(run, device))
+    files.save_npy(samples_dir / sample_file(epoch), sampling.to_uint8(samples, run["pixel_range"]))
     if has_latent_manifold(run):
-        decoded = generate(nets["generator"], manifold_latents().to(device))
-        grid = to_uint8(decoded, run["pixel_range"]).reshape(MANIFOLD_SIZE, MANIFOLD_SIZE, *decoded.shape[-2:])
-        io.save_npy(samples_dir / manifold_file(epoch), grid)
+        decoded = sampling.generate(nets["generator"], sampling.manifold_latents().to(device))
+        side = sampling.MANIFOLD_SIZE
+        grid = sampling.to_uint8(decoded, run["pixel_range"]).reshape(side, side, *decoded.shape[-2:])
+        files.save_npy(samples_dir / manifold_file(epoch), grid)
     if checkpoint:
         state = {role: net.state_dict() for role, net in nets.items()}
-        io.save_torch(checkpoints_dir / checkpoint_file(epoch), {"epoch": epoch, "step": step, "nets": state})
+        files.save_torch(checkpoints_dir / checkpoint_file(epoch), {"epoch": epoch, "step": step, "nets": state})
 
 
 def train(
@@ -333,9 +128,9 @@ def train(
     labels = labels.to(device) if run["conditional"] else None
     nets = build_nets(run, device)
     optimizers = make_optimizers(run, nets)
-    step_fn = step_function(run, device)
+    step_fn = steps.step_function(run, device)
     # Own generators, so the fixed noise and the data order do not shift when model code draws more numbers.
-    fixed_noise = sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))
+    fixed_noise = sampling.sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))
     order_rng = torch.Generator().manual_seed(run["seed"] + 1)
 
     n, batch_size = images.shape[0], run["batch_size"]
@@ -408,9 +203,9 @@ def train(
     finished = time.time()
 
     resume.publish(resume_dir, {"checkpoints": checkpoints_dir, "samples": samples_dir}, run)
-    io.write_csv(step_losses_path, pd.DataFrame(step_rows))
-    io.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
-    info = io.provenance(
+    files.write_csv(step_losses_path, pd.DataFrame(step_rows))
+    files.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
+    info = files.provenance(
         run=run,
         device=str(device),
         threads=torch.get_num_threads(),
@@ -420,6 +215,6 @@ def train(
         train_seconds=finished - started,
         images_per_s=run["epochs"] * images_seen / sum(row["seconds"] for row in epoch_rows),
     )
-    io.write_json(info_path, info)
+    files.write_json(info_path, info)
     log.info("run %s finished in %s", run["name"], format_duration(finished - started))
     return info

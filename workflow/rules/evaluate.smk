@@ -28,7 +28,7 @@ rule real_scores:
         classifier_info="results/classifiers/{dataset}/classifier.json",
         train="results/data/{dataset}/train.pt",
         test="results/data/{dataset}/test.pt",
-        code=package_code("reference"),
+        code=package_code("real_scores"),
     output:
         "results/classifiers/{dataset}/real_scores.json",
     log:

@@ -2,9 +2,9 @@ from script_setup import setup
 
 setup(snakemake)
 
-from genzoo import reference
+from genzoo import real_scores
 
-reference.real_reference(
+real_scores.real_reference(
     classifier_path=snakemake.input.classifier,
     classifier_info_path=snakemake.input.classifier_info,
     train_path=snakemake.input.train,

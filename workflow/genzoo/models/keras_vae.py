@@ -45,18 +45,5 @@ class VAEDecoder(nn.Module):
         return self.upsample(self.project(z).view(-1, 64, 7, 7))
 
 
-class VAE(nn.Module):
-    def __init__(self, latent_dim: int = 2):
-        super().__init__()
-        self.encoder = VAEEncoder(latent_dim)
-        self.decoder = VAEDecoder(latent_dim)
-
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        z_mean, z_log_var = self.encoder(images)
-        z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
-        return self.decoder(z), z_mean, z_log_var
-
-
 def build(latent_dim: int) -> dict[str, nn.Module]:
-    vae = VAE(latent_dim)
-    return {"encoder": vae.encoder, "generator": vae.decoder}
+    return {"encoder": VAEEncoder(latent_dim), "generator": VAEDecoder(latent_dim)}

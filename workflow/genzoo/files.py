@@ -6,6 +6,7 @@ place, so a killed job never leaves a file that looks complete but is not.
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import platform
@@ -62,13 +63,11 @@ def save_npy(path: str | os.PathLike, array) -> None:
 
 
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
-    import io as stdio
-
     import torch
 
     # Through a buffer: torch.save names the archive after the file, and a random temporary
     # name would make identical checkpoints differ byte for byte.
-    buffer = stdio.BytesIO()
+    buffer = io.BytesIO()
     torch.save(obj, buffer)
     with atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getvalue())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from . import data, io, runtime
+from . import data, files, runtime
 from .classifier import features_and_probs, load_classifier
 from .metrics import inception_score, sample_scores, score_settings
 
@@ -43,7 +43,7 @@ def real_reference(
         "classifier_test_accuracy": classifier_info["test_accuracy"],
         "classifier_test_size": classifier_info["test_size"],
     }
-    io.write_json(out_path, io.provenance(**reference))
+    files.write_json(out_path, files.provenance(**reference))
     scores = reference["scores"]
     log.info(
         "real vs real at n=%d: FID %.3f, KID %.5f, IS %.3f (held-out digits: %.3f), precision %.3f, recall %.3f",
