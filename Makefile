@@ -1,5 +1,6 @@
 # make run   - the whole workflow on the embedded default data (creates .venv on first use)
-# make test  - the test suite
+# make test  - the whole test suite
+# make test-fast - the unit tests without the slow ones (whole workflows, SLURM, real data): under a minute
 # make lint  - ruff (style, imports, likely bugs), snakefmt and snakemake --lint
 # make report - the HTML report of a finished run (results/report.html)
 # make dag   - the rule graph as an SVG (needs Graphviz's `dot`)
@@ -15,7 +16,7 @@ CORES ?= all
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint report dag bench clean
+.PHONY: run test test-fast lint report dag bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs tests
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache workflow tests benchmarks

@@ -1,4 +1,4 @@
-"""The README's Reproductions table, from a workflow folder that ran config/mnist.yaml or config/fashion.yaml.
+"""docs/reproductions.md's table, from a workflow folder that ran config/mnist.yaml or config/fashion.yaml.
 
     python benchmarks/reproductions.py DIR [--grids OUT.png]
 
@@ -21,7 +21,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from genzoo.summary import format_spread  # noqa: E402
+from genzoo.scores import format_spread  # noqa: E402
 
 
 def steps_per_epoch(run: dict, images: int) -> int:

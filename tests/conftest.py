@@ -13,6 +13,17 @@ def repo() -> Path:
     return REPO
 
 
+def resolved_run(preset: str, **settings) -> dict:
+    """A run of one preset as the workflow resolves it, on the CPU (where results are bit-reproducible) unless
+    settings say otherwise; the one helper every test that trains or scores a run builds it with."""
+    from genzoo import config
+
+    run = {"dataset": "d", "preset": preset, "device": "cpu", **settings}
+    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": run}}
+    config.check_config(cfg)
+    return config.resolve_run(cfg, "r")
+
+
 @pytest.fixture(scope="session")
 def mnist_5k_splits(tmp_path_factory):
     """The embedded digits, fetched and normalized once for every test that needs real images."""

@@ -1,4 +1,5 @@
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -189,7 +190,7 @@ def test_code_dependencies_follow_imports():
     def names(*modules):
         return {str(Path(p).relative_to(codedeps.PACKAGE_DIR)) for p in codedeps.module_closure(*modules)}
 
-    assert names("rendering") == {"__init__.py", "files.py", "rendering.py"}
+    assert names("rendering") == {"__init__.py", "files.py", "rendering.py", "schedule.py"}
     training = names("training")
     assert {"losses.py", "data.py", "schedule.py", "models/__init__.py"} <= training
     assert "rendering.py" not in training and "evaluation.py" not in training
@@ -207,6 +208,7 @@ def test_code_dependencies_follow_imports():
     evaluation = names("evaluation")
     assert {"sampling.py", "models/__init__.py", "schedule.py"} <= evaluation
     assert not {"training.py", "steps.py", "resume.py"} & evaluation
+    assert "plots.py" not in names("pages") and "scores.py" in names("pages")  # pages load no matplotlib
     classifier = names("classifier")
     assert "models/__init__.py" not in classifier and "training.py" not in classifier
 
@@ -226,3 +228,10 @@ def test_the_seeds_overlay_repeats_every_default_run_three_times(repo):
     runs = config.resolve_runs(cfg)
     assert sorted(runs) == sorted(f"{run}-seed{seed}" for run in ("lsgan", "dcgan", "vae") for seed in (1, 2, 3))
     assert runs["dcgan-seed2"]["epochs"] == cfg["runs"]["dcgan"]["epochs"] and runs["dcgan-seed2"]["seed"] == 2
+
+
+def test_the_default_configs_list_of_presets_is_the_registry(repo):
+    """config/config.yaml names every preset beside the first run's `preset:` key; it must not drift."""
+    text = (repo / "config" / "config.yaml").read_text()
+    listed = re.search(r"preset: \S+\s+#((?:[^\n]*\n\s+#\s*\|)*[^\n]*)", text).group(1)
+    assert sorted(name.strip(" #\n") for name in listed.split("|")) == sorted(presets.PRESETS)

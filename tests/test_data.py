@@ -43,7 +43,7 @@ def test_splits_are_not_sorted_by_digit(mnist_5k_splits):
 def test_train_subset_keeps_the_first_images(mnist_5k_splits, tmp_path):
     root = mnist_5k_splits["root"]
     stats = data.normalize(
-        "mnist-5k", root / "raw", tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "s.json", train_subset=100
+        "mnist-5k", root / "raw", tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "s.json", 1000, 0, train_subset=100
     )
     assert stats["train"]["count"] == 100 and stats["test"]["count"] == 1000
     full, _ = data.load_split(mnist_5k_splits["train"])

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import resolved_run
 from genzoo import classifier, metrics
 
 
@@ -232,16 +233,8 @@ def evaluate(run, checkpoints, trained_classifier, mnist_5k_splits, out, setting
     return json.loads((out / "epoch_0001.json").read_text())
 
 
-def one_epoch_run(preset: str) -> dict:
-    from genzoo import config
-
-    return config.resolve_run(
-        {"datasets": {"d": {}}, "runs": {"r": {"dataset": "d", "preset": preset, "epochs": 1}}}, "r"
-    )
-
-
 def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, trained_classifier, tmp_path):
-    run = one_epoch_run("pytorch-gan")
+    run = resolved_run("pytorch-gan", epochs=1)
     save_untrained_checkpoint(run, tmp_path / "ckpt")
     for attempt in ("a", "b"):
         record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / attempt)
@@ -257,7 +250,7 @@ def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, t
 
 
 def test_vae_checkpoints_also_get_held_out_elbo_and_reconstruction_error(mnist_5k_splits, trained_classifier, tmp_path):
-    run = one_epoch_run("dlwp-vae")
+    run = resolved_run("dlwp-vae", epochs=1)
     save_untrained_checkpoint(run, tmp_path / "ckpt")
     record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "scores")
     # An untrained decoder outputs ~0.5 everywhere: BCE ~ 784 log 2 per image, squared error ~ E[(x - 0.5)^2].
@@ -270,7 +263,7 @@ def test_vae_checkpoints_also_get_held_out_elbo_and_reconstruction_error(mnist_5
 def test_32px_generators_are_scored_at_28px(mnist_5k_splits, trained_classifier, tmp_path):
     from genzoo import evaluation
 
-    run = one_epoch_run("pytorch-dcgan")
+    run = resolved_run("pytorch-dcgan", epochs=1)
     save_untrained_checkpoint(run, tmp_path / "ckpt")
     generator = evaluation.load_generator(run, tmp_path / "ckpt" / "epoch_0001.pt")
     images = evaluation.generated_images(generator, run, 7, seed=0)
@@ -288,7 +281,7 @@ def test_a_conditional_generator_is_asked_for_every_class_and_scored_on_them(
         def forward(self, z, labels):
             return (labels.float() / 9 * 2 - 1).view(-1, 1, 1, 1).expand(-1, 1, 32, 32)
 
-    run = one_epoch_run("pytorch-cgan")
+    run = resolved_run("pytorch-cgan", epochs=1)
     images = evaluation.generated_images(LabelAsBrightness(), run, 25, seed=0)
     brightness = (images.mean((1, 2, 3)) * 9).round().long()
     assert brightness.tolist() == [k % 10 for k in range(25)]
@@ -298,7 +291,7 @@ def test_a_conditional_generator_is_asked_for_every_class_and_scored_on_them(
 
 
 def test_scores_refuse_a_reference_made_with_other_settings(mnist_5k_splits, trained_classifier, tmp_path):
-    run = one_epoch_run("pytorch-gan")
+    run = resolved_run("pytorch-gan", epochs=1)
     save_untrained_checkpoint(run, tmp_path / "ckpt")
     other = EVALUATION | {"n_samples": 500, "kid_subsets": 7}
     with pytest.raises(ValueError, match=r"real_scores.json was made with other evaluation settings \(kid_subsets\)"):

@@ -4,6 +4,7 @@ import pytest
 import torch
 from genzoo import models
 from genzoo.models.keras_layers import SameConv2d, SameConvTranspose2d
+from genzoo.presets import PRESETS
 from torch import nn
 
 # PyTorch trainable parameters of the reference implementations (BatchNorm running stats excluded).
@@ -24,12 +25,12 @@ REFERENCE_COUNTS = {
     # cgan.py at 32 px, summed from its layer lists (two 10 x 10 label embeddings included).
     "pytorch-cgan": {"generator": 1_757_412, "discriminator": 1_055_845},
 }
-LATENT = {"mlp-gan": 100, "tf-dcgan": 100, "keras-vae": 2, "cs231n-mlp": 96, "cs231n-dc": 96, "tf-basic-gan": 100}
-LATENT |= {"pytorch-dcgan": 100, "pytorch-lsgan": 100, "examples-dcgan": 100, "pytorch-cgan": 100}
-GAN_ARCHITECTURES = ["mlp-gan", "tf-dcgan", "cs231n-mlp", "cs231n-dc", "tf-basic-gan", "pytorch-dcgan", "pytorch-lsgan"]
-GAN_ARCHITECTURES += ["examples-dcgan", "pytorch-cgan"]
-SIZE = {"pytorch-dcgan": 32, "pytorch-lsgan": 32, "examples-dcgan": 64, "pytorch-cgan": 32}  # the others: 28
-CONDITIONAL = {"pytorch-cgan"}
+# What each architecture is built with, read from the presets that use it (the registry is the one source).
+USES = {preset.architecture: preset for preset in PRESETS.values()}
+LATENT = {architecture: preset.latent_dim for architecture, preset in USES.items()}
+GAN_ARCHITECTURES = sorted(architecture for architecture, preset in USES.items() if preset.kind == "gan")
+SIZE = {architecture: preset.image_size for architecture, preset in USES.items()}
+CONDITIONAL = {architecture for architecture, preset in USES.items() if preset.conditional}
 
 
 def label_args(architecture: str, n: int) -> tuple:
@@ -58,11 +59,11 @@ def test_generators_make_28px_images_in_their_pixel_range(architecture, low, hig
 @pytest.mark.parametrize("architecture", GAN_ARCHITECTURES)
 def test_discriminators_return_one_logit_per_image(architecture):
     discriminator = models.build(architecture, LATENT[architecture])["discriminator"]
-    size = SIZE.get(architecture, 28)
+    size = SIZE[architecture]
     assert discriminator(torch.rand(4, 1, size, size), *label_args(architecture, 4)).shape == (4, 1)
 
 
-@pytest.mark.parametrize("architecture", sorted(SIZE))
+@pytest.mark.parametrize("architecture", sorted(a for a, size in SIZE.items() if size > 28))
 def test_larger_generators_make_images_of_their_size_in_tanh_range(architecture):
     torch.manual_seed(0)
     images = models.build(architecture, 100)["generator"].eval()(torch.randn(5, 100) * 3, *label_args(architecture, 5))
@@ -174,8 +175,6 @@ def test_cgan_draws_a_different_image_for_each_label_of_the_same_noise():
 
 
 def test_every_preset_names_an_architecture_with_reference_counts():
-    from genzoo.presets import PRESETS
-
     assert {preset.architecture for preset in PRESETS.values()} == set(models.ARCHITECTURES) == set(REFERENCE_COUNTS)
 
 

@@ -74,3 +74,16 @@ def test_manifold_gif_has_one_frame_per_epoch_in_order(tmp_path):
             durations.append(gif.info["duration"])
             bodies.append(int(np.asarray(gif.convert("L"))[-8:].mean()))
     assert durations == [100, 100, 900] and bodies == [0, 60, 120]
+
+
+def test_an_epochs_frame_reads_that_epochs_samples_and_is_titled_with_run_preset_and_epoch(tmp_path):
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    np.save(samples / "epoch_0007.npy", np.full((4, 28, 28), 200, np.uint8))
+    np.save(samples / "epoch_0008.npy", np.zeros((4, 28, 28), np.uint8))
+    rendering.render_epoch_frame(str(samples), 7, "gan", "pytorch-gan", str(tmp_path / "frame.png"), scale=1)
+    title = "gan (pytorch-gan)  epoch 7"
+    assert rendering.frame_title("gan", "pytorch-gan", 7) == title
+    rendering.render_sample_grid(str(samples / "epoch_0007.npy"), str(tmp_path / "direct.png"), title, scale=1)
+    with Image.open(tmp_path / "frame.png") as frame, Image.open(tmp_path / "direct.png") as direct:
+        assert np.array_equal(np.asarray(frame), np.asarray(direct))

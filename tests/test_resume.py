@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from genzoo import codedeps, config, files, models, resume, training
+from conftest import resolved_run
+from genzoo import codedeps, files, models, resume, training
 
 TESTS = Path(__file__).resolve().parent
 WORKFLOW = TESTS.parent / "workflow"
@@ -20,8 +21,7 @@ RUN_SETTINGS = {"preset": "pytorch-gan", "epochs": 4, "batch_size": 8, "seed": 3
 
 
 def make_run(**changes) -> dict:
-    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": {"dataset": "d", **RUN_SETTINGS, **changes}}}
-    return config.resolve_run(cfg, "r")
+    return resolved_run(**(RUN_SETTINGS | changes))
 
 
 def outputs(root):

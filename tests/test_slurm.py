@@ -17,23 +17,17 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from conftest import REPO
 from test_workflow import EPOCHS, TINY, copy_workflow, write_config
+
+pytestmark = pytest.mark.slow
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 DAEMONS = ("slurmctld", "slurmd", "sbatch", "squeue", "munged")
-# Cheap jobs and the download run where Snakemake runs (the Snakefile's localrules).
-LOCAL_RULES = {
-    "all",
-    "download",
-    "render_frame",
-    "render_manifold",
-    "manifold_gif",
-    "gif",
-    "plot_losses",
-    "summary",
-    "run_page",
-    "leaderboard_page",
-}
+# Cheap jobs and the download run where Snakemake runs: the Snakefile's localrules, read from it.
+LOCAL_RULES = set(
+    re.findall(r"\w+", re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "Snakefile").read_text(), re.M).group(1))
+)
 
 
 def slurm_missing() -> str | None:
@@ -132,7 +126,7 @@ def test_a_cuda_run_asks_sbatch_for_a_gpu_with_its_rules_memory_and_runtime(on_s
     """The node has no GPU, so sbatch refuses the job at once: a clear error, no job left queued or hanging."""
     sbatch_calls = re.findall(r"^\s+(sbatch --parsable .*)$", on_slurm.cuda_log, flags=re.M)
     assert sbatch_calls and all("--comment rule_train_wildcards_gpu" in call for call in sbatch_calls)
-    for flag in ("--gpus=1", "--mem 4000", "-t 720", "--cpus-per-task=1"):  # profiles/slurm's set-resources
+    for flag in ("--gpus=1", "--mem 4000", "-t 720", "--cpus-per-task=1"):  # the train rule's own resources
         assert flag in sbatch_calls[0]
     assert "Invalid generic resource (gres) specification" in on_slurm.cuda_log
     assert re.search(r"cuda run exit status: [1-9]", on_slurm.cuda_log)

@@ -86,7 +86,7 @@ def test_http_mirror_is_checked_by_md5_and_normalizes(small_dataset, http_mirror
         0o666 & ~umask,
     )
     assert records[0]["from"] == http_mirror + "train-images-idx3-ubyte.gz"
-    stats = data.normalize("mnist", raw, tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "stats.json")
+    stats = data.normalize("mnist", raw, tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "stats.json", 1000, 0)
     assert stats["train"]["count"] == 30 and stats["test"]["count"] == 20
     images, labels = data.load_split(tmp_path / "train.pt")
     expected = torch.from_numpy(small_dataset["arrays"]["train-images-idx3-ubyte"]).float().div(255).unsqueeze(1)
@@ -188,6 +188,7 @@ def test_pins_are_torchvisions_and_name_the_files_normalize_reads():
     assert sources.EMBEDDED_MNIST_5K == data.EMBEDDED_MNIST_5K
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("source", "as_url", "train_counts"),
     [
@@ -200,11 +201,14 @@ def test_the_real_datasets_fetch_from_a_local_copy(datasets_dir, source, as_url,
     folder = datasets_dir / source
     records = sources.fetch(source, tmp_path / "raw", [folder.resolve().as_uri() if as_url else str(folder)])
     assert [r["sha256"] for r in records] == [f.sha256 for f in sources.DATASETS[source].files]
-    stats = data.normalize(source, tmp_path / "raw", tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "s.json")
+    stats = data.normalize(
+        source, tmp_path / "raw", tmp_path / "train.pt", tmp_path / "test.pt", tmp_path / "s.json", 1000, 0
+    )
     assert [stats["train"]["per_class"][str(c)] for c in range(10)] == train_counts
     assert stats["test"]["count"] == 10_000
 
 
+@pytest.mark.slow
 def test_a_tampered_copy_of_the_real_labels_is_refused(datasets_dir, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from genzoo import plots, summary
+from genzoo import plots, scores, summary
 from PIL import Image
 
 # Best (lowest) FID of each run, by config entry; 'solo' is a run of one seed under its own name.
@@ -77,7 +77,7 @@ def test_comparison_plots_one_bar_per_entry(summarized, tmp_path, monkeypatch):
             assert image.size[0] > 300
     drawn = []
     monkeypatch.setattr(plots, "save_figure", lambda figure, path: drawn.append(figure))
-    plots.plot_best_checkpoints(summarized["table"], summary.SCORES[:1], {}, str(tmp_path / "c.png"))
+    plots.plot_best_checkpoints(summarized["table"], scores.SCORES[:1], {}, str(tmp_path / "c.png"))
     fid_panel = drawn[0].axes[0]
     assert [label.get_text() for label in fid_panel.get_yticklabels()] == [
         "gan (3 seeds)",
@@ -88,6 +88,6 @@ def test_comparison_plots_one_bar_per_entry(summarized, tmp_path, monkeypatch):
 
 
 def test_a_seed_without_a_score_is_counted_not_hidden():
-    assert summary.format_spread(pd.Series([1.0, float("nan"), 3.0]), "fid") == "2.000 ± 1.414 (n=2)"
-    assert summary.format_spread(pd.Series([1.0, float("nan")]), "fid") == "1.000 (n=1)"
-    assert summary.format_spread(pd.Series([float("nan")]), "fid") == "–"
+    assert scores.format_spread(pd.Series([1.0, float("nan"), 3.0]), "fid") == "2.000 ± 1.414 (n=2)"
+    assert scores.format_spread(pd.Series([1.0, float("nan")]), "fid") == "1.000 (n=1)"
+    assert scores.format_spread(pd.Series([float("nan")]), "fid") == "–"

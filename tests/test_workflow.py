@@ -19,6 +19,8 @@ import pytest
 import yaml
 from PIL import Image
 
+pytestmark = pytest.mark.slow
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 TINY = yaml.safe_load((Path(__file__).parent / "data" / "tiny.yaml").read_text())
 EPOCHS = {name: run["epochs"] for name, run in TINY["runs"].items()}
@@ -512,7 +514,7 @@ def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo,
     summary = pd.read_csv(finished / "results/summary.csv").set_index("preset")
     gan = next(row for row in rows if row.startswith("| `pytorch-gan`")).split(" | ")
     assert gan[1] == "3 × 8 of 64 = 24"  # 512 training digits, batches of 64
-    from genzoo.summary import format_score
+    from genzoo.scores import format_score
 
     best = summary.loc["pytorch-gan"]
     assert gan[4] == f"{format_score(best['best_fid'], 'fid')} ({best['best_epoch']})"

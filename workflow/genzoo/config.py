@@ -1,5 +1,9 @@
 """Turns the validated config into resolved runs and target lists. Pure Python (no torch)."""
 
+from pathlib import Path
+
+import yaml
+
 from .presets import PRESETS
 
 RUN_OVERRIDES = (
@@ -16,14 +20,18 @@ RUN_OVERRIDES = (
     "compile",
     "cuda_graph",
 )
-RUN_DEFAULTS = {
-    "seed": 0,
-    "checkpoint_every": 1,
-    "device": "auto",
-    "precision": "fp32",
-    "compile": False,
-    "cuda_graph": False,
-}
+SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+
+def schema_run_defaults(schema_path: Path = SCHEMA) -> dict:
+    """The defaults of a run's own settings (seed, device, ...), as the config schema gives them: the one place
+    they are written. Presets have no say in these; the schema's validation fills them into the config too."""
+    schema = yaml.safe_load(schema_path.read_text())
+    properties = schema["properties"]["runs"]["additionalProperties"]["properties"]
+    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+
+
+RUN_DEFAULTS = schema_run_defaults()
 
 
 class ConfigError(ValueError):

@@ -82,11 +82,12 @@ def normalize(
     train_path: str,
     test_path: str,
     stats_path: str,
-    test_size: int = 1000,
-    split_seed: int = 0,
+    test_size: int,
+    split_seed: int,
     train_subset: int | None = None,
 ) -> dict:
-    """Writes the canonical train/test tensors and their stats; train_subset keeps the first N train images."""
+    """Writes the canonical train/test tensors and their stats; train_subset keeps the first N train images.
+    test_size and split_seed make mnist-5k's held-out split (the other sources come with a test set)."""
     raw_dir = Path(raw_dir)
     if source == "mnist-5k":
         images, labels = read_embedded_mnist_5k(raw_dir)

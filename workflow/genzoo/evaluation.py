@@ -10,7 +10,7 @@ from torch import nn
 from . import data, files, losses, models, runtime, sampling
 from .classifier import features_and_probs, load_classifier
 from .metrics import sample_scores, score_settings
-from .schedule import checkpoint_epochs, checkpoint_file, epoch_tag
+from .schedule import checkpoint_epochs, checkpoint_file, metrics_file
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,6 @@ def evaluate_run(
 
     rows = []
     for epoch in checkpoint_epochs(run):
-        tag = epoch_tag(epoch)
         scores = score_checkpoint(
             run, Path(checkpoints_dir) / checkpoint_file(epoch), classifier, real_features, test_images, recorded
         )
@@ -125,7 +124,7 @@ def evaluate_run(
             "classifier_sha256": reference["classifier_sha256"],
             "classifier_test_accuracy": reference["classifier_test_accuracy"],
         }
-        files.write_json(Path(metrics_dir) / f"epoch_{tag}.json", record)
+        files.write_json(Path(metrics_dir) / metrics_file(epoch), record)
         rows.append({k: v for k, v in record.items() if k != "class_histogram"})
         log.info(
             "epoch %d: FID %.3f, KID %.5f ± %.5f, IS %.3f, precision %.3f, recall %.3f, density %.3f, coverage %.3f, "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import files, summary
+from . import files, scores
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -57,10 +57,10 @@ def document(title: str, body: str) -> str:
 
 
 def scores_by_checkpoint(metrics: pd.DataFrame) -> str:
-    scores = summary.present(summary.SCORES, metrics)
-    header = ["epoch"] + [score.label for score in scores]
+    shown = scores.present(scores.SCORES, metrics)
+    header = ["epoch"] + [score.label for score in shown]
     rows = [
-        [str(int(row["epoch"]))] + [summary.format_score(row[score.column], score.column) for score in scores]
+        [str(int(row["epoch"]))] + [scores.format_score(row[score.column], score.column) for score in shown]
         for _, row in metrics.sort_values("epoch").iterrows()
     ]
     return table_html(header, rows, text_columns=set())
@@ -87,10 +87,10 @@ def run_page(
 
 def leaderboard_page(summary_csv: str | Path, reference_paths: list[str], out_path: str | Path) -> None:
     """The leaderboard of results/leaderboard.md as a page: runs ranked by their best FID per dataset."""
-    ranked = summary.ranked_tables(pd.read_csv(summary_csv), summary.load_references(reference_paths))
-    parts = [f"<p>{html.escape(summary.LEADERBOARD_INTRO)}</p>"]
+    ranked = scores.ranked_tables(pd.read_csv(summary_csv), scores.load_references(reference_paths))
+    parts = [f"<p>{html.escape(scores.LEADERBOARD_INTRO)}</p>"]
     for table in ranked:
-        classes = ["reference" if cells[1] == summary.REAL_ROW else "" for cells in table.rows]
+        classes = ["reference" if cells[1] == scores.REAL_ROW else "" for cells in table.rows]
         parts += [
             f"<h2>{html.escape(table.dataset)}</h2>",
             f"<p>{html.escape(table.note)}</p>",

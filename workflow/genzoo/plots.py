@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import files  # noqa: E402
+from .scores import score_title  # noqa: E402
 
 
 def save_figure(figure, path: str | Path) -> None:
@@ -18,7 +19,7 @@ def save_figure(figure, path: str | Path) -> None:
     plt.close(figure)
 
 
-def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, title: str) -> None:
+def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, run: str) -> None:
     """Per-step losses (faint) under their per-epoch means, one panel per loss."""
     steps, epochs = pd.read_csv(step_losses_csv), pd.read_csv(epoch_losses_csv)
     names = [c for c in steps.columns if c not in ("epoch", "step")]
@@ -29,7 +30,7 @@ def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, titl
         axis.set(title=name, xlabel="step")
         axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    figure.suptitle(title)
+    figure.suptitle(f"losses: {run}")
     save_figure(figure, out_path)
 
 
@@ -82,10 +83,6 @@ def panel_grid(count: int, columns: int = 4, size: tuple[float, float] = (3.6, 2
     for axis in axes.flat[count:]:
         axis.set_visible(False)
     return figure, list(axes.flat[:count])
-
-
-def score_title(score) -> str:
-    return f"{score.label} ({'higher' if score.higher_is_better else 'lower'} is better)"
 
 
 def plot_scores_by_epoch(

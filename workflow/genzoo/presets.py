@@ -1,5 +1,9 @@
 """The preset registry: each classic implementation's hyperparameters, in one visible place.
 
+Written one way: a family holds what one source's implementations share (PyTorch-GAN's defaults,
+the CS231n assignment's loop, Keras' optimizer defaults, ...), and each preset is its family plus
+what its own reference does differently.
+
 Pure Python on purpose: the Snakefile reads it to plan jobs, and importing torch there would cost
 seconds on every Snakemake invocation, dry runs included.
 """
@@ -38,148 +42,148 @@ class Preset:
         return asdict(self)
 
 
-def pytorch_gan(name: str, source: str, architecture: str | None = None, **differences) -> Preset:
-    """PyTorch-GAN's shared defaults: Adam 2e-4 with betas (0.5, 0.999), z ~ N(0, 1) of size 100, batch 64,
-    200 epochs, images in [-1, 1], G step then D, D loss (real + fake) / 2. A preset names what differs."""
-    settings = {
-        "name": name,
-        "reference": f"eriklindernoren/PyTorch-GAN implementations/{source}",
-        "kind": "gan",
-        "architecture": architecture or name,
-        "pixel_range": "tanh",
-        "latent_dim": 100,
-        "noise": "normal",
-        "batch_size": 64,
-        "epochs": 200,
-        "lr_g": 2e-4,
-        "lr_d": 2e-4,
-        "betas": (0.5, 0.999),
-        "adam_eps": 1e-8,
-        "update_order": "g_then_d",
-        "d_loss_scale": 0.5,
-        "n_fixed": 25,
-    }
-    return Preset(**(settings | differences))
+PYTORCH_GAN = {  # eriklindernoren/PyTorch-GAN's shared argparse defaults and training loop
+    "kind": "gan",
+    "pixel_range": "tanh",
+    "latent_dim": 100,
+    "noise": "normal",
+    "batch_size": 64,
+    "epochs": 200,
+    "lr_g": 2e-4,
+    "lr_d": 2e-4,
+    "betas": (0.5, 0.999),
+    "adam_eps": 1e-8,
+    "update_order": "g_then_d",
+    "d_loss_scale": 0.5,  # (real + fake) / 2
+    "n_fixed": 25,
+}
+CS231N = {  # Stanford CS231n assignment 3, GANs-PyTorch: one data pipeline, noise, optimizer and loop for 3 GANs
+    "kind": "gan",
+    "pixel_range": "tanh",  # the assignment's D sees 2 * (x - 0.5)
+    "latent_dim": 96,
+    "noise": "uniform",
+    "batch_size": 128,
+    "lr_g": 1e-3,
+    "lr_d": 1e-3,
+    "betas": (0.5, 0.999),
+    "adam_eps": 1e-8,
+    "update_order": "d_then_g",
+    "d_loss_scale": 1.0,
+    "n_fixed": 16,
+    "drop_last": True,
+}
+CS231N_NOTE = "the assignment trains on the first 50,000 MNIST training images (datasets: train_subset)"
+KERAS = {  # TensorFlow 2 / Keras: Adam's defaults (beta_1 0.9, epsilon 1e-7)
+    "latent_dim": 100,
+    "noise": "normal",
+    "betas": (0.9, 0.999),
+    "adam_eps": 1e-7,
+    "d_loss_scale": 1.0,  # real + fake
+    "n_fixed": 16,
+}
+TF1 = {  # TensorFlow 1's AdamOptimizer defaults (epsilon 1e-8)
+    "latent_dim": 100,
+    "betas": (0.9, 0.999),
+    "adam_eps": 1e-8,
+    "d_loss_scale": 1.0,
+}
+PYTORCH_EXAMPLES = {  # pytorch/examples' dcgan/main.py defaults
+    "kind": "gan",
+    "pixel_range": "tanh",
+    "latent_dim": 100,
+    "noise": "normal",
+    "batch_size": 64,
+    "lr_g": 2e-4,
+    "lr_d": 2e-4,
+    "betas": (0.5, 0.999),
+    "adam_eps": 1e-8,
+    "d_loss_scale": 1.0,  # errD_real + errD_fake
+    "n_fixed": 64,
+}
+RESIZED_32 = "MNIST resized to 32 pixels; scores see the samples resized back to 28"
 
 
-def cs231n(name: str, model: str, architecture: str, epochs: int, loss: str = "bce", notes=()) -> Preset:
-    """The three GANs of the CS231n assignment share its data, noise, optimizer and training loop."""
-    return Preset(
-        name=name,
-        reference=f"Stanford CS231n assignment 3, GANs-PyTorch ({model})",
-        kind="gan",
-        architecture=architecture,
-        pixel_range="tanh",  # the assignment's D sees 2 * (x - 0.5)
-        latent_dim=96,
-        noise="uniform",
-        batch_size=128,
-        epochs=epochs,
-        lr_g=1e-3,
-        lr_d=1e-3,
-        betas=(0.5, 0.999),
-        adam_eps=1e-8,
-        update_order="d_then_g",
-        d_loss_scale=0.5 if loss == "least_squares" else 1.0,
-        n_fixed=16,
-        drop_last=True,
-        loss=loss,
-        g_loss_scale=0.5 if loss == "least_squares" else 1.0,
-        notes=("the assignment trains on the first 50,000 MNIST training images (datasets: train_subset)", *notes),
-    )
+def preset(family: dict, name: str, reference: str, **differences) -> Preset:
+    """A preset: its family's settings, then what its own reference does differently."""
+    return Preset(**({"name": name, "reference": reference, "architecture": name} | family | differences))
 
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
-        pytorch_gan(
+        preset(
+            PYTORCH_GAN,
             "pytorch-gan",
-            "gan/gan.py",
+            "eriklindernoren/PyTorch-GAN implementations/gan/gan.py",
             architecture="mlp-gan",
             notes=("BatchNorm1d(n, 0.8) sets eps=0.8, kept as in the reference",),
         ),
-        Preset(
-            name="tf-dcgan",
-            reference="TensorFlow tutorial 'Deep Convolutional Generative Adversarial Network'",
+        preset(
+            KERAS,
+            "tf-dcgan",
+            "TensorFlow tutorial 'Deep Convolutional Generative Adversarial Network'",
             kind="gan",
-            architecture="tf-dcgan",
             pixel_range="tanh",
-            latent_dim=100,
-            noise="normal",
             batch_size=256,
             epochs=50,
             lr_g=1e-4,
             lr_d=1e-4,
-            betas=(0.9, 0.999),
-            adam_eps=1e-7,
             update_order="simultaneous",
-            d_loss_scale=1.0,
-            n_fixed=16,
             notes=("Keras defaults: LeakyReLU 0.3, BatchNorm momentum 0.99 / eps 1e-3, glorot-uniform init",),
         ),
-        Preset(
-            name="dlwp-vae",
-            reference="Deep Learning with Python, 2nd ed., chapter 12 (Keras VAE)",
+        preset(
+            KERAS,
+            "dlwp-vae",
+            "Deep Learning with Python, 2nd ed., chapter 12 (Keras VAE)",
             kind="vae",
             architecture="keras-vae",
             pixel_range="sigmoid",
             latent_dim=2,
-            noise="normal",
             batch_size=128,
             epochs=30,
             lr_g=1e-3,
             lr_d=None,
-            betas=(0.9, 0.999),
-            adam_eps=1e-7,
             update_order="vae",
-            d_loss_scale=1.0,
-            n_fixed=16,
             notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
         ),
-        pytorch_gan(
+        preset(
+            PYTORCH_GAN,
             "pytorch-dcgan",
-            "dcgan/dcgan.py",
+            "eriklindernoren/PyTorch-GAN implementations/dcgan/dcgan.py",
             image_size=32,
-            notes=("MNIST resized to 32 pixels; scores see the samples resized back to 28",),
+            notes=(RESIZED_32,),
         ),
-        pytorch_gan(
+        preset(
+            PYTORCH_GAN,
             "pytorch-lsgan",
-            "lsgan/lsgan.py",
+            "eriklindernoren/PyTorch-GAN implementations/lsgan/lsgan.py",
             loss="least_squares",  # MSE to 1 / 0; D loss halved like the others
             image_size=32,
-            notes=("MNIST resized to 32 pixels; scores see the samples resized back to 28",),
+            notes=(RESIZED_32,),
         ),
-        pytorch_gan(
+        preset(
+            PYTORCH_GAN,
             "pytorch-cgan",
-            "cgan/cgan.py",
+            "eriklindernoren/PyTorch-GAN implementations/cgan/cgan.py",
             n_fixed=100,  # cgan.py's sample_image: a 10 x 10 grid, row = label
             loss="least_squares",  # its adversarial_loss is MSELoss
             image_size=32,
             conditional=True,
             notes=("fakes get uniformly drawn labels; MNIST resized to 32 pixels",),
         ),
-        Preset(
-            name="examples-dcgan",
-            reference="pytorch/examples dcgan/main.py (nc=1, ngf=ndf=64)",
-            kind="gan",
-            architecture="examples-dcgan",
-            pixel_range="tanh",
-            latent_dim=100,
-            noise="normal",
-            batch_size=64,
+        preset(
+            PYTORCH_EXAMPLES,
+            "examples-dcgan",
+            "pytorch/examples dcgan/main.py (nc=1, ngf=ndf=64)",
             epochs=25,
-            lr_g=2e-4,
-            lr_d=2e-4,
-            betas=(0.5, 0.999),
-            adam_eps=1e-8,
             update_order="d_then_g_same_fake",
-            d_loss_scale=1.0,  # errD_real + errD_fake
-            n_fixed=64,
             image_size=64,
             notes=("MNIST resized to 64 pixels; scores see the samples resized back to 28",),
         ),
-        pytorch_gan(
+        preset(
+            PYTORCH_GAN,
             "pytorch-wgan-gp",
-            "wgan_gp/wgan_gp.py",
+            "eriklindernoren/PyTorch-GAN implementations/wgan_gp/wgan_gp.py",
             architecture="mlp-gan",  # the MLP pair of gan.py; the critic outputs raw scores
             update_order="critic",
             d_loss_scale=1.0,
@@ -188,32 +192,46 @@ PRESETS: dict[str, Preset] = {
             gp_weight=10.0,
             notes=("interpolation weight alpha ~ U(0, 1) per image",),
         ),
-        cs231n("cs231n-gan", "vanilla GAN", "cs231n-mlp", epochs=10),
-        cs231n("cs231n-lsgan", "least squares GAN", "cs231n-mlp", epochs=10, loss="least_squares"),
-        cs231n(
-            "cs231n-dcgan",
-            "deep convolutional GAN",
-            "cs231n-dc",
-            epochs=5,
-            notes=("Xavier-uniform init of Linear and ConvTranspose2d weights; BatchNorm after ReLU",),
+        preset(
+            CS231N,
+            "cs231n-gan",
+            "Stanford CS231n assignment 3, GANs-PyTorch (vanilla GAN)",
+            architecture="cs231n-mlp",
+            epochs=10,
+            notes=(CS231N_NOTE,),
         ),
-        Preset(
-            name="tf-basic-gan",
-            reference="wiseodd/generative-models GAN/vanilla_gan/gan_tensorflow.py (TensorFlow 1)",
+        preset(
+            CS231N,
+            "cs231n-lsgan",
+            "Stanford CS231n assignment 3, GANs-PyTorch (least squares GAN)",
+            architecture="cs231n-mlp",
+            epochs=10,
+            loss="least_squares",
+            d_loss_scale=0.5,  # its ls_discriminator_loss: 0.5 * E[(D(x) - 1)^2] + 0.5 * E[D(G(z))^2]
+            g_loss_scale=0.5,  # its ls_generator_loss: 0.5 * E[(D(G(z)) - 1)^2]
+            notes=(CS231N_NOTE,),
+        ),
+        preset(
+            CS231N,
+            "cs231n-dcgan",
+            "Stanford CS231n assignment 3, GANs-PyTorch (deep convolutional GAN)",
+            architecture="cs231n-dc",
+            epochs=5,
+            notes=(CS231N_NOTE, "Xavier-uniform init of Linear and ConvTranspose2d weights; BatchNorm after ReLU"),
+        ),
+        preset(
+            TF1,
+            "tf-basic-gan",
+            "wiseodd/generative-models GAN/vanilla_gan/gan_tensorflow.py (TensorFlow 1)",
             kind="gan",
-            architecture="tf-basic-gan",
             pixel_range="sigmoid",
-            latent_dim=100,
             noise="uniform",
             batch_size=128,
             # 1,000,000 iterations of 128 images over TF's 55,000-image MNIST train split.
             epochs=2327,
             lr_g=1e-3,
             lr_d=1e-3,
-            betas=(0.9, 0.999),
-            adam_eps=1e-8,
             update_order="d_then_g",
-            d_loss_scale=1.0,
             n_fixed=16,
             notes=("weights N(0, 1/sqrt(fan_in/2)) ('xavier_init'), zero biases; TF1 Adam defaults",),
         ),

@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import files
+from .schedule import manifold_file, sample_file
 
 BACKGROUND = 255
 HEADER_HEIGHT = 22
@@ -82,3 +83,27 @@ def manifold_gif(
         [np.asarray(manifold_image(path, title, scale)) for path, title in zip(manifold_paths, titles, strict=True)]
     )
     write_gif(frames, out_path, frame_ms, last_frame_ms)
+
+
+def frame_title(run: str, preset: str, epoch: int) -> str:
+    return f"{run} ({preset})  epoch {epoch}"
+
+
+def manifold_title(run: str, epoch: int) -> str:
+    return f"{run}: 2-D latent manifold, epoch {epoch}"
+
+
+def render_epoch_frame(samples_dir: str, epoch: int, run: str, preset: str, out_path: str, scale: int) -> None:
+    """One epoch's fixed-noise samples as a titled grid: a frame of the run's GIF."""
+    render_sample_grid(str(Path(samples_dir) / sample_file(epoch)), out_path, frame_title(run, preset, epoch), scale)
+
+
+def render_epoch_manifold(samples_dir: str, epoch: int, run: str, out_path: str, scale: int) -> None:
+    render_manifold(str(Path(samples_dir) / manifold_file(epoch)), out_path, manifold_title(run, epoch), scale)
+
+
+def run_manifold_gif(
+    samples_dir: str, epochs: list[int], run: str, out_path: str, frame_ms: int, last_frame_ms: int
+) -> None:
+    paths = [str(Path(samples_dir) / manifold_file(epoch)) for epoch in epochs]
+    manifold_gif(paths, [manifold_title(run, epoch) for epoch in epochs], out_path, frame_ms, last_frame_ms)

@@ -25,6 +25,10 @@ def sample_file(epoch: int) -> str:
     return f"epoch_{epoch_tag(epoch)}.npy"
 
 
+def metrics_file(epoch: int) -> str:
+    return f"epoch_{epoch_tag(epoch)}.json"
+
+
 def manifold_file(epoch: int) -> str:
     return f"manifold_{epoch_tag(epoch)}.npy"
 

@@ -75,12 +75,15 @@ def gpus_for_run(wildcards):
     return int(RUNS[wildcards.run]["device"] == "cuda")
 
 
-def frame_tags(run):
+def frame_epochs(run):
     """The epochs a run's sample grid (and a VAE's manifold) is drawn for: at most about render.max_frames of them,
     evenly spaced, and always the last. Checkpoints follow the same rule (every k-th epoch and the last)."""
     stride = math.ceil(RUNS[run]["epochs"] / config["render"]["max_frames"])
-    every = schedule.checkpoint_epochs({**RUNS[run], "checkpoint_every": stride})
-    return [schedule.epoch_tag(epoch) for epoch in every]
+    return schedule.checkpoint_epochs({**RUNS[run], "checkpoint_every": stride})
+
+
+def frame_tags(run):
+    return [schedule.epoch_tag(epoch) for epoch in frame_epochs(run)]
 
 
 def generator_spec(wildcards):

@@ -27,10 +27,12 @@ rule normalize:
         "results/logs/normalize/{dataset}.log",
     conda:
         "../../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
     params:
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
-        test_size=lambda wildcards: config["datasets"][wildcards.dataset].get("test_size", 1000),
-        split_seed=lambda wildcards: config["datasets"][wildcards.dataset].get("split_seed", 0),
+        test_size=lambda wildcards: config["datasets"][wildcards.dataset]["test_size"],
+        split_seed=lambda wildcards: config["datasets"][wildcards.dataset]["split_seed"],
         train_subset=lambda wildcards: config["datasets"][wildcards.dataset].get("train_subset"),
     script:
         "../scripts/normalize.py"

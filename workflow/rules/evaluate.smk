@@ -15,7 +15,7 @@ rule train_classifier:
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
-        runtime=30,
+        runtime=60,
     params:
         settings=section_settings("classifier"),
     script:
@@ -40,7 +40,7 @@ rule real_scores:
     threads: config["training"]["threads"]
     resources:
         mem_mb=scoring_mem_mb(),
-        runtime=10,
+        runtime=15,
     params:
         settings=section_settings("evaluation"),
     script:
@@ -66,7 +66,7 @@ rule evaluate:
     threads: config["training"]["threads"]
     resources:
         mem_mb=scoring_mem_mb(),
-        runtime=30,
+        runtime=60,
     params:
         generator=generator_spec,
         settings=section_settings("evaluation"),

@@ -11,7 +11,7 @@ rule render_frame:
     conda:
         "../../envs/plot.yaml"
     params:
-        title=lambda wildcards: f"{wildcards.run} ({RUNS[wildcards.run]['preset']})  epoch {int(wildcards.epoch)}",
+        preset=lambda wildcards: RUNS[wildcards.run]["preset"],
         scale=config["render"]["scale"],
     script:
         "../scripts/render_frame.py"
@@ -34,8 +34,7 @@ rule render_manifold:
     conda:
         "../../envs/plot.yaml"
     params:
-        epoch=lambda wildcards: frame_tags(wildcards.run)[-1],
-        title=lambda wildcards: f"{wildcards.run}: 2-D latent manifold, epoch {RUNS[wildcards.run]['epochs']}",
+        epoch=lambda wildcards: RUNS[wildcards.run]["epochs"],
         scale=config["render"]["scale"],
     script:
         "../scripts/render_manifold.py"
@@ -52,8 +51,7 @@ rule manifold_gif:
     conda:
         "../../envs/plot.yaml"
     params:
-        epochs=lambda wildcards: frame_tags(wildcards.run),
-        run=lambda wildcards: wildcards.run,
+        epochs=lambda wildcards: frame_epochs(wildcards.run),
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
     script:

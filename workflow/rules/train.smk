@@ -17,7 +17,8 @@ rule train:
     threads: config["training"]["threads"]
     resources:
         mem_mb=4000,
-        runtime=240,
+        # minutes; a run that hits it resumes from its last finished epoch when requeued
+        runtime=720,
         gpu=gpus_for_run,
     params:
         run=lambda wildcards: RUNS[wildcards.run],

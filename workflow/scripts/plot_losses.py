@@ -8,5 +8,5 @@ plots.plot_losses(
     step_losses_csv=snakemake.input.step_losses,
     epoch_losses_csv=snakemake.input.epoch_losses,
     out_path=snakemake.output[0],
-    title=f"losses: {snakemake.wildcards.run}",
+    run=snakemake.wildcards.run,
 )

@@ -1,14 +1,14 @@
-from pathlib import Path
-
 from script_setup import setup
 
 setup(snakemake)
 
 from genzoo import rendering
 
-rendering.render_sample_grid(
-    samples_path=str(Path(snakemake.input.samples) / f"epoch_{snakemake.wildcards.epoch}.npy"),
+rendering.render_epoch_frame(
+    samples_dir=snakemake.input.samples,
+    epoch=int(snakemake.wildcards.epoch),
+    run=snakemake.wildcards.run,
+    preset=snakemake.params.preset,
     out_path=snakemake.output[0],
-    title=snakemake.params.title,
     scale=snakemake.params.scale,
 )
