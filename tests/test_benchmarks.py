@@ -42,6 +42,7 @@ def test_variants_parse_into_run_options(throughput):
         throughput.parse_variant("fp16")
 
 
+@pytest.mark.slow  # runs the benchmark script
 def test_throughput_benchmark_prints_both_loops(repo, mnist_5k_splits):
     command = [sys.executable, "benchmarks/throughput.py", "--presets", "pytorch-gan", "--images", "256"]
     command += ["--repeats", "1", "--train", str(mnist_5k_splits["train"])]
@@ -51,6 +52,7 @@ def test_throughput_benchmark_prints_both_loops(repo, mnist_5k_splits):
     assert rows[0].endswith("| 1.00 |")
 
 
+@pytest.mark.slow  # runs the benchmark script
 def test_dry_run_benchmark_plans_the_whole_grid(repo, tmp_path):
     runs, epochs = 3, 4
     command = [sys.executable, "benchmarks/dryrun.py", "--runs", str(runs), "--epochs", str(epochs), "--repeats", "1"]

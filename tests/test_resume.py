@@ -69,6 +69,7 @@ def start_child(train_path, root) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # a child process trained, killed and trained again
 def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path, tmp_path):
     uninterrupted = tmp_path / "uninterrupted"
     train_in_process(train_path, uninterrupted)
