@@ -1,4 +1,12 @@
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
+
+# The shared package sits in workflow/; its config module is pure Python (no torch), cheap to import here.
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+from genzoo.config import SCHEMA, schema_errors
 
 min_version("9.0")
 
@@ -9,7 +17,10 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+try:
+    validate(config, str(SCHEMA))
+except WorkflowError:
+    raise WorkflowError("invalid config:\n  " + "\n  ".join(schema_errors(config))) from None
 
 
 include: "workflow/rules/common.smk"

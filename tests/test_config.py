@@ -235,3 +235,11 @@ def test_the_default_configs_list_of_presets_is_the_registry(repo):
     text = (repo / "config" / "config.yaml").read_text()
     listed = re.search(r"preset: \S+\s+#((?:[^\n]*\n\s+#\s*\|)*[^\n]*)", text).group(1)
     assert sorted(name.strip(" #\n") for name in listed.split("|")) == sorted(presets.PRESETS)
+
+
+def test_a_key_set_twice_in_a_config_file_is_found_with_its_line(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("runs:\n  gan: {dataset: d, preset: pytorch-gan}\n  gan: {dataset: d, preset: dlwp-vae}\n")
+    assert config.duplicate_keys(path) == ["gan (line 3)"]
+    path.write_text("runs:\n  gan: {dataset: d, preset: pytorch-gan}\n  vae: {dataset: d, preset: dlwp-vae}\n")
+    assert config.duplicate_keys(path) == []

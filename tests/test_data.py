@@ -1,7 +1,9 @@
+import json
+
 import numpy as np
 import pytest
 import torch
-from genzoo import data
+from genzoo import data, files
 
 
 def test_embedded_split_is_fixed_disjoint_and_complete(mnist_5k_splits):
@@ -54,3 +56,45 @@ def test_train_subset_keeps_the_first_images(mnist_5k_splits, tmp_path):
 def test_held_out_split_rejects_impossible_sizes():
     with pytest.raises(ValueError, match="test_size must be between 1 and 4999, got 5000"):
         data.held_out_split(5000, 5000, 0)
+
+
+@pytest.fixture
+def normalized(mnist_5k_splits, tmp_path):
+    """A fresh normalize of the embedded digits into its own folder, to damage."""
+    root = mnist_5k_splits["root"]
+    paths = {name: tmp_path / "data" / name for name in ("train.pt", "test.pt", "stats.json")}
+    paths["train.pt"].parent.mkdir()
+    data.normalize("mnist-5k", root / "raw", paths["train.pt"], paths["test.pt"], paths["stats.json"], 1000, 0)
+    return paths
+
+
+def test_a_damaged_but_readable_split_is_refused_with_both_hashes_and_the_remedy(normalized):
+    """The issue's case: 15 KB overwritten inside train.pt, its size unchanged, still a loadable torch file."""
+    train = normalized["train.pt"]
+    data.load_split(train)  # as written: fine
+    content = bytearray(train.read_bytes())
+    offset = len(content) // 2
+    content[offset : offset + 15_000] = bytes(15_000)
+    train.write_bytes(bytes(content))
+    recorded = json.loads(normalized["stats.json"].read_text())["train"]["sha256"]
+    with pytest.raises(data.DamagedData) as error:
+        data.load_split(train)
+    message = str(error.value)
+    assert f"{train} is damaged: sha256 " in message and f"but normalize recorded {recorded}" in message
+    assert "snakemake --forcerun normalize" in message
+
+
+def test_a_truncated_split_says_to_make_it_again(normalized):
+    train = normalized["train.pt"]
+    train.write_bytes(train.read_bytes()[:4096])
+    with pytest.raises(data.DamagedData, match=r"cannot load .*train\.pt.*delete .* --forcerun normalize"):
+        data.load_split(train)
+
+
+def test_a_split_with_impossible_pixels_is_refused_even_without_stats(tmp_path):
+    path = tmp_path / "train.pt"
+    images = torch.rand(4, 1, 28, 28)
+    images[1, 0, 3, 3] = float("nan")
+    files.save_torch(path, {"images": images, "labels": torch.zeros(4, dtype=torch.long)})
+    with pytest.raises(data.DamagedData, match="not finite values in"):
+        data.load_split(path)

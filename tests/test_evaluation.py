@@ -296,3 +296,56 @@ def test_scores_refuse_a_reference_made_with_other_settings(mnist_5k_splits, tra
     other = EVALUATION | {"n_samples": 500, "kid_subsets": 7}
     with pytest.raises(ValueError, match=r"real_scores.json was made with other evaluation settings \(kid_subsets\)"):
         evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "x", other)
+
+
+def test_a_classifier_below_its_floor_fails_naming_the_key_and_saves_nothing(
+    first_train_images, mnist_5k_splits, tmp_path
+):
+    with pytest.raises(
+        ValueError, match=r"test accuracy .*% on .* is below the floor of 99\.90% \(datasets\.d\.floor\)"
+    ):
+        classifier.train_classifier(
+            first_train_images(256), mnist_5k_splits["test"], tmp_path / "c.pt", tmp_path / "c.json",
+            epochs=1, batch_size=64, lr=1e-3, seed=0, min_accuracy=0.999, floor_key="datasets.d.floor",
+        )  # fmt: skip
+    assert not (tmp_path / "c.pt").exists() and not (tmp_path / "c.json").exists()
+
+
+def test_a_classifier_whose_loss_diverges_stops_and_points_at_the_data(first_train_images, mnist_5k_splits, tmp_path):
+    with pytest.raises(FloatingPointError, match=r"classifier: loss is (nan|inf) at epoch 1 on .*suspect the data"):
+        classifier.train_classifier(
+            first_train_images(256), mnist_5k_splits["test"], tmp_path / "c.pt", tmp_path / "c.json",
+            epochs=1, batch_size=64, lr=1e30, seed=0,
+        )  # fmt: skip
+    assert not (tmp_path / "c.pt").exists()
+
+
+def test_scoring_more_images_than_there_are_is_refused_naming_the_key(mnist_5k_splits, trained_classifier, tmp_path):
+    from genzoo import real_scores
+
+    model = trained_classifier["model"]
+    settings = {"n_samples": 5000, "seed": 0, "kid_subsets": 10, "kid_subset_size": 100, "coverage_threshold": 0.025}
+    with pytest.raises(ValueError, match=r"evaluation\.n_samples 5000 exceeds the 1000 test and 4000 training images"):
+        real_scores.real_reference(
+            model, model.with_suffix(".json"), mnist_5k_splits["train"], mnist_5k_splits["test"],
+            tmp_path / "real.json", settings,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match=r"evaluation\.kid_subset_size 500 exceeds the 200 images scored"):
+        metrics.score_settings({**settings, "kid_subset_size": 500}, 200)
+
+
+def test_a_damaged_checkpoint_says_how_to_train_the_run_again(tmp_path):
+    from genzoo import evaluation, files
+
+    run = resolved_run("pytorch-gan", epochs=1)
+    checkpoints = tmp_path / "runs" / "r" / "checkpoints"
+    save_untrained_checkpoint(run, checkpoints)
+    path = checkpoints / "epoch_0001.pt"
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(
+        files.CheckpointError, match=rf"cannot load .*; to train the run again, delete {tmp_path / 'runs' / 'r'} and"
+    ):
+        evaluation.load_generator(run, path)
+    save_untrained_checkpoint(resolved_run("cs231n-gan", epochs=1), checkpoints)  # another run's networks
+    with pytest.raises(files.CheckpointError, match="(?s)not a generator checkpoint of run r .*; to train the run again"):
+        evaluation.load_generator(run, path)

@@ -61,7 +61,8 @@ def digest(path) -> str:
 
 def start_child(train_path, root) -> subprocess.Popen:
     code = (
-        "import sys, pathlib\n"
+        "import sys, pathlib, logging\n"
+        "logging.basicConfig(level=logging.INFO)\n"  # as the workflow's scripts log
         f"sys.path[:0] = [{str(WORKFLOW)!r}, {str(TESTS)!r}]\n"
         "import test_resume\n"
         f"test_resume.train_in_process({str(train_path)!r}, pathlib.Path({str(root)!r}))\n"
@@ -70,7 +71,7 @@ def start_child(train_path, root) -> subprocess.Popen:
 
 
 @pytest.mark.slow  # a child process trained, killed and trained again
-def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path, tmp_path):
+def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path, tmp_path, caplog):
     uninterrupted = tmp_path / "uninterrupted"
     train_in_process(train_path, uninterrupted)
 
@@ -80,6 +81,8 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path
     deadline = time.time() + 120
     while not state_file.exists() and child.poll() is None and time.time() < deadline:
         time.sleep(0.01)
+    with pytest.raises(resume.TrainerBusy, match=rf"another trainer \(PID {child.pid}\) is training it"):
+        train_in_process(train_path, killed)  # a second trainer on the same run, while the first is alive
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL, child.stderr.read()[-2000:]
@@ -87,8 +90,12 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path
     completed_before_kill = files.load_torch(state_file)["epoch"]
     assert 1 <= completed_before_kill < RUN_SETTINGS["epochs"]
 
-    info = train_in_process(train_path, killed)
+    caplog.set_level(logging.INFO)
+    info = train_in_process(train_path, killed)  # the dead trainer's lock does not block
     assert info["resumed_after_epoch"] >= completed_before_kill
+    earlier = caplog.text.split("the earlier attempts' log:")[1].split("---- end of the earlier log ----")[0]
+    # What the killed attempt logged is kept (its epoch lines come after each saved state, so may miss the last).
+    assert "run r: preset pytorch-gan on cpu" in earlier and "epoch 1/4" not in caplog.text.split(earlier)[1]
     for name in ("epoch_0001.pt", "epoch_0004.pt"):
         assert digest(killed / "ckpt" / name) == digest(uninterrupted / "ckpt" / name), name
     for name in ("samples/epoch_0004.npy", "steps.csv"):
@@ -214,3 +221,25 @@ def test_a_finished_run_asked_again_publishes_its_files_without_training(small_t
     assert "already trained to epoch 2 with these settings, data and code" in caplog.text
     assert "epoch 1/" not in caplog.text
     assert published(root) == before
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing"])
+def test_a_damaged_file_in_the_resume_folder_is_retrained_not_published(small_train_path, tmp_path, caplog, damage):
+    root = tmp_path / "run"
+    train_in_process(small_train_path, root, epochs=2)
+    before = published(root)
+    as_snakemake_reruns(root)
+    damaged = outputs(root)["resume"] / (
+        "checkpoints/epoch_0002.pt" if damage == "truncated" else "samples/epoch_0001.npy"
+    )
+    if damage == "truncated":
+        damaged.write_bytes(damaged.read_bytes()[:1000])
+    else:
+        damaged.unlink()
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    train_in_process(small_train_path, root, epochs=2)
+    name = damaged.relative_to(outputs(root)["resume"]).as_posix()
+    assert f"training afresh: {name} in {outputs(root)['resume']} is not what the saved state wrote" in caplog.text
+    assert "epoch 1/2" in caplog.text
+    assert published(root) == before  # retrained, to the same files

@@ -376,3 +376,10 @@ def test_every_preset_trains_on_cuda_and_the_cpu_redraws_its_samples(preset, var
     assert saved.std() > 0
     # Weights stay fp32 under bf16 autocast and samples are drawn outside it: GPU and CPU differ by rounding only.
     assert difference.mean() < 0.5 and difference.max() <= 8
+
+
+def test_a_batch_larger_than_the_data_is_refused_not_shrunk(tiny_train, tmp_path):
+    run = resolved_run("pytorch-gan", epochs=1, batch_size=128)  # 96 images
+    with pytest.raises(ValueError, match=r"run r: batch_size 128 exceeds the 96 training images of .*train\.pt"):
+        train_tiny(run, tiny_train, tmp_path)
+    assert not (tmp_path / "info.json").exists()

@@ -414,7 +414,7 @@ def test_only_runs_that_ask_for_cuda_reserve_a_gpu(fresh):
     [
         (lambda c: c["runs"]["gan"].update(preset="stylegan"), "runs.gan.preset: unknown preset 'stylegan'"),
         (lambda c: c["runs"]["gan"].update(dataset="cifar10"), "runs.gan.dataset: 'cifar10' is not listed"),
-        (lambda c: c["runs"]["vae"].update(epochs=-3), "-3 is less than the minimum of 1"),
+        (lambda c: c["runs"]["vae"].update(epochs=-3), "runs.vae.epochs: -3 is less than the minimum of 1"),
         (lambda c: c["runs"]["vae"].pop("dataset"), "'dataset' is a required property"),
         (lambda c: c["runs"]["dcgan"].update(lr=0.1), "Additional properties are not allowed ('lr' was unexpected)"),
     ],
@@ -423,7 +423,25 @@ def test_bad_config_stops_before_any_job_with_a_named_error(fresh, change, messa
     config = write_config(fresh, "bad.yaml", change)
     result = snakemake(fresh, "--dry-run", config=config)
     assert result.returncode != 0
-    assert message in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert message in output
+    assert "additionalProperties" not in output and len(output.splitlines()) < 12  # the key and value, not the schema
+    assert not (fresh / "results").exists()
+
+
+def test_two_runs_of_one_name_stop_the_workflow_instead_of_merging(fresh):
+    """YAML keeps the last of two equal keys: without the check, run `gan` would silently become a VAE run."""
+    text = (
+        (fresh / "config" / "tiny.yaml")
+        .read_text()
+        .replace("  vae:\n", "  gan:\n    dataset: mnist-5k\n    preset: dlwp-vae\n  vae:\n")
+    )
+    (fresh / "config" / "twice.yaml").write_text(text)
+    result = snakemake(fresh, "--dry-run", config="config/twice.yaml")
+    assert result.returncode != 0
+    assert (
+        "config/twice.yaml sets gan (line" in result.stdout + result.stderr and "twice" in result.stdout + result.stderr
+    )
     assert not (fresh / "results").exists()
 
 
@@ -453,7 +471,11 @@ def test_a_killed_training_job_resumes_when_snakemake_runs_again(repo, tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     info = json.loads((workdir / target).read_text())
     assert info["resumed_after_epoch"] >= 1
-    assert "resuming after epoch" in (workdir / "results/logs/train/slow.log").read_text()
+    log = (workdir / "results/logs/train/slow.log").read_text()
+    assert "resuming after epoch" in log
+    # Snakemake deleted the killed job's log; what it said comes back at the top of the new one.
+    earlier = log.split("the earlier attempts' log:")[1].split("---- end of the earlier log ----")[0]
+    assert "run slow: preset pytorch-gan on cpu" in earlier
     assert sorted(p.name for p in (workdir / "results/runs/slow/checkpoints").iterdir())[-1] == "epoch_0004.pt"
     assert (workdir / "results/runs/slow/resume/state.pt").exists()  # raising the epochs would go on from it
 

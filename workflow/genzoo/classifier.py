@@ -1,6 +1,8 @@
 """The per-dataset feature classifier: trained once, frozen, and used by every score."""
 
 import logging
+import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -68,9 +70,14 @@ def train_classifier(
     batch_size: int,
     lr: float,
     seed: int,
+    min_accuracy: float = 0.0,
+    floor_key: str = "min_accuracy",
     threads: int = 1,
 ) -> dict:
-    """Trains, freezes and saves the feature classifier; records its test accuracy and file hash."""
+    """Trains, freezes and saves the feature classifier; records its test accuracy and file hash.
+
+    Stops at a non-finite loss, and saves nothing when the test accuracy ends below min_accuracy (the config key
+    floor_key sets it): every score rests on this classifier."""
     device = torch.device("cpu")
     runtime.configure_torch(device, threads)
     torch.manual_seed(seed)
@@ -90,12 +97,24 @@ def train_classifier(
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(index)
+        if not math.isfinite(total):
+            raise FloatingPointError(
+                f"classifier: loss is {total / len(order)} at epoch {epoch} on {train_path}; with a learning rate of "
+                f"{lr}, suspect the data first (delete {Path(train_path).parent} and run snakemake again)"
+            )
         accuracy = test_accuracy(classifier, test_images, test_labels)
         log.info("classifier epoch %d/%d  loss=%.4f  test accuracy=%.4f", epoch, epochs, total / len(order), accuracy)
 
+    accuracy = test_accuracy(classifier, test_images, test_labels)
+    if accuracy < min_accuracy:
+        raise ValueError(
+            f"classifier: test accuracy {accuracy:.2%} on {test_path} is below the floor of {min_accuracy:.2%} "
+            f"({floor_key}), so scores made with it would mislead; train it longer (classifier.epochs) or lower the "
+            "floor if this dataset cannot do better"
+        )
     files.save_torch(model_path, classifier.state_dict())
     info = files.provenance(
-        test_accuracy=test_accuracy(classifier, test_images, test_labels),
+        test_accuracy=accuracy,
         test_size=len(test_labels),
         sha256=files.file_hash(model_path),
         settings={"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},

@@ -34,8 +34,40 @@ def schema_run_defaults(schema_path: Path = SCHEMA) -> dict:
 RUN_DEFAULTS = schema_run_defaults()
 
 
+def schema_errors(config: dict, schema_path: Path = SCHEMA) -> list[str]:
+    """What is wrong with a config, one line per problem: the key path, the schema's message and the offending
+    value, without the schema itself (Snakemake's own message prints all of it)."""
+    import jsonschema
+
+    schema = yaml.safe_load(schema_path.read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.path)))
+    return [f"{'.'.join(map(str, error.absolute_path)) or '(top level)'}: {error.message}" for error in errors]
+
+
 class ConfigError(ValueError):
     """A config problem, named by its key path (e.g. runs.my-run.preset)."""
+
+
+def duplicate_keys(path: str | Path) -> list[str]:
+    """Key paths that a YAML file sets twice in one mapping (e.g. runs.gan), which YAML loaders quietly resolve
+    by keeping the last: two runs of one name would merge into one."""
+    found = []
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                found.append((key_node.start_mark.line + 1, str(key)))
+            seen.add(key)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load(Path(path).read_text(), Loader=Loader)
+    return [f"{key} (line {line})" for line, key in found]
 
 
 def check_config(config: dict) -> None:

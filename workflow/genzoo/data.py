@@ -5,6 +5,7 @@ in [0, 1] (what torchvision's ToTensor gives every reference) and `labels` (N,) 
 rescale on the device when they load a split.
 """
 
+import json
 import logging
 from pathlib import Path
 
@@ -101,17 +102,54 @@ def normalize(
     stats = {"source": source, **{split: split_stats(*arrays) for split, arrays in splits.items()}}
     for split, path in (("train", train_path), ("test", test_path)):
         save_split(path, *splits[split])
+        stats[split]["sha256"] = files.file_hash(path)  # every job that loads the split checks it against this
         log.info("%s: %d images -> %s", split, len(splits[split][1]), path)
     files.write_json(stats_path, stats)
     return stats
+
+
+STATS_FILE = "stats.json"
+
+
+class DamagedData(ValueError):
+    """A normalized split that is not what normalize wrote, or holds values no image can have."""
+
+
+def remedy(path: Path) -> str:
+    return f"make it again: delete {path.parent} (or run snakemake --forcerun normalize) and run snakemake"
+
+
+def check_split(path: Path, images, labels) -> None:
+    """The split's file hash against the one normalize recorded beside it (when it did), and its values: finite
+    pixels in [0, 1], labels among the classes. The message says how to make the file again."""
+    stats_path = path.parent / STATS_FILE
+    if stats_path.exists():
+        recorded = json.loads(stats_path.read_text()).get(path.stem, {}).get("sha256")
+        actual = files.file_hash(path)
+        if recorded is not None and actual != recorded:
+            raise DamagedData(
+                f"{path} is damaged: sha256 {actual}, but normalize recorded {recorded} in {stats_path}; {remedy(path)}"
+            )
+    if not bool(images.isfinite().all()) or float(images.min()) < 0 or float(images.max()) > 1:
+        raise DamagedData(f"{path} holds pixels that are not finite values in [0, 1]; {remedy(path)}")
+    if len(labels) != len(images) or int(labels.min()) < 0 or int(labels.max()) >= NUM_CLASSES:
+        raise DamagedData(
+            f"{path}: labels do not match the images or are not among the {NUM_CLASSES} classes; {remedy(path)}"
+        )
 
 
 PIXEL_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 def load_split(path: str | Path, device="cpu", pixel_range: str = "sigmoid"):
-    """Returns (images, labels) on the device, images rescaled from [0, 1] to the preset's range."""
-    data = files.load_torch(path)
+    """Returns (images, labels) on the device, images rescaled from [0, 1] to the preset's range, after checking
+    the file is the one normalize wrote (check_split)."""
+    path = Path(path)
+    try:
+        data = files.load_torch(path)
+    except files.CheckpointError as error:  # truncated or not a torch file at all
+        raise DamagedData(f"{error}; {remedy(path)}") from error
+    check_split(path, data["images"], data["labels"])
     return from_unit_range(data["images"].to(device), pixel_range), data["labels"].to(device)
 
 

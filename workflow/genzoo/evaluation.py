@@ -18,13 +18,18 @@ BATCH = 500
 
 
 def load_nets(run: dict, checkpoint_path: Path, roles: tuple[str, ...]) -> dict[str, nn.Module]:
-    checkpoint = files.load_torch(checkpoint_path)
+    # The run's folder holds its resume state too: deleting it all retrains the run from scratch.
+    remedy = f"to train the run again, delete {Path(checkpoint_path).parent.parent} and run snakemake"
+    try:
+        checkpoint = files.load_torch(checkpoint_path)
+    except files.CheckpointError as error:
+        raise files.CheckpointError(f"{error}; {remedy}") from error
     nets = models.build(run["architecture"], run["latent_dim"])
     try:
         for role in roles:
             nets[role].load_state_dict(checkpoint["nets"][role])
     except (KeyError, RuntimeError, TypeError) as error:
-        message = f"{checkpoint_path}: not a {'/'.join(roles)} checkpoint of run {run['name']} ({error})"
+        message = f"{checkpoint_path}: not a {'/'.join(roles)} checkpoint of run {run['name']} ({error}); {remedy}"
         raise files.CheckpointError(message) from error
     return {role: nets[role].eval() for role in roles}
 

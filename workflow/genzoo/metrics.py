@@ -142,12 +142,17 @@ DENSITY_COVERAGE_K = 5
 
 def score_settings(evaluation: dict, n: int) -> dict:
     """What fixes the scores of an n-image sample: sizes, seed and each score's parameters, recorded with them."""
+    if evaluation["kid_subset_size"] > n:
+        raise ValueError(
+            f"evaluation.kid_subset_size {evaluation['kid_subset_size']} exceeds the {n} images scored "
+            f"(evaluation.n_samples); set it to at most {n}"
+        )
     return {
         "n_generated": n,
         "n_real": n,
         "seed": evaluation["seed"],
         "kid_subsets": evaluation["kid_subsets"],
-        "kid_subset_size": min(evaluation["kid_subset_size"], n),
+        "kid_subset_size": evaluation["kid_subset_size"],
         "precision_recall_k": PRECISION_RECALL_K,
         "density_coverage_k": DENSITY_COVERAGE_K,
         "coverage_threshold": evaluation["coverage_threshold"],

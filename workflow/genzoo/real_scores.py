@@ -31,7 +31,13 @@ def real_reference(
     classifier_info = json.loads(Path(classifier_info_path).read_text())
     train_images, _ = data.load_split(train_path)
     test_images, _ = data.load_split(test_path)
-    n = min(settings["n_samples"], len(test_images), len(train_images))
+    n = settings["n_samples"]
+    available = min(len(test_images), len(train_images))
+    if n > available:  # fewer images than asked for would be scored, and recorded as asked
+        raise ValueError(
+            f"evaluation.n_samples {n} exceeds the {len(test_images)} test and {len(train_images)} training images "
+            f"of {Path(test_path).parent}; set evaluation.n_samples to at most {available}"
+        )
     recorded = score_settings(settings, n)
     test_features, test_probs = features_and_probs(classifier, test_images[:n])
     train_features, train_probs = features_and_probs(classifier, train_images[:n])

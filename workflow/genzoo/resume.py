@@ -11,11 +11,14 @@ training code. On disk it costs state.pt (weights, optimizer moments, RNG states
 any checkpoint the current outputs no longer link; the rest are the outputs' own files.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -26,6 +29,37 @@ from .schedule import training_files
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
+LOG_FILE = "train.log"  # every attempt's log lines, since Snakemake deletes a job's log before rerunning it
+
+
+class TrainerBusy(RuntimeError):
+    """Another live process is training the run."""
+
+
+@contextlib.contextmanager
+def exclusive(resume_dir: Path, run: str) -> Iterator[None]:
+    """One trainer per run: an exclusive lock on <resume_dir>.lock, held while this process trains. The kernel drops
+    it when the holder dies, so a lock left by a killed trainer never blocks; a live one is named by its PID."""
+    lock_path = resume_dir.with_name(resume_dir.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise TrainerBusy(
+                f"run {run}: another trainer (PID {holder}) is training it in {resume_dir}; let it finish, or stop "
+                f"it (kill {holder}) and run snakemake again (it resumes from the last finished epoch)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def resume_key(run: dict, train_path: str | Path) -> str:
@@ -43,6 +77,15 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
     """The saved state to go on from, if one matches key and can serve run's epochs; otherwise None, after
     clearing the folder for a fresh start. The log says which, and why."""
     state = load_state(resume_dir / STATE_FILE, key)
+    if state is not None and (damaged := damaged_files(resume_dir, state["files"])):
+        log.warning(
+            "run %s: training afresh: %s in %s %s not what the saved state wrote",
+            run["name"],
+            ", ".join(damaged[:3]) + (f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""),
+            resume_dir,
+            "is" if len(damaged) == 1 else "are",
+        )
+        state = None
     if state is not None and state["epoch"] > run["epochs"]:
         missing = missing_files(resume_dir, run)
         if missing:
@@ -60,8 +103,29 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
     for folder in training_files(run):
         (resume_dir / folder).mkdir(parents=True, exist_ok=True)
     if state is not None:
+        earlier = resume_dir / LOG_FILE
+        if earlier.exists():
+            log.info(
+                "run %s: the earlier attempts' log:\n%s---- end of the earlier log ----",
+                run["name"],
+                earlier.read_text(),
+            )
         log.info("run %s: %s", run["name"], going_on(state, run, resume_dir))
     return state
+
+
+@contextlib.contextmanager
+def recorded_log(resume_dir: Path) -> Iterator[None]:
+    """Appends this process's log lines to the resume folder's log too, so a later attempt can show them."""
+    handler = logging.FileHandler(resume_dir / LOG_FILE, mode="a")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
 
 
 def going_on(state: dict, run: dict, resume_dir: Path) -> str:
@@ -77,6 +141,15 @@ def going_on(state: dict, run: dict, resume_dir: Path) -> str:
             f"training (delete {resume_dir} to train afresh)"
         )
     return f"reusing the first {wanted} epochs of its {saved}-epoch training (every file they need is there)"
+
+
+def damaged_files(resume_dir: Path, hashes: dict[str, str]) -> list[str]:
+    """The files (folder/name) a state recorded that are now missing or have other content."""
+    return [
+        name
+        for name, digest in hashes.items()
+        if not (resume_dir / name).is_file() or files.file_hash(resume_dir / name) != digest
+    ]
 
 
 def missing_files(resume_dir: Path, run: dict) -> list[str]:
@@ -114,11 +187,14 @@ def save_state(
     fixed_noise,
     step_rows,
     epoch_rows,
+    file_hashes,
 ):
-    """Everything the next epoch depends on, RNG states included (as tensors, for weights-only loading), and the
-    epochs the run was asked for, which tell a finished run from a killed one."""
+    """Everything the next epoch depends on, RNG states included (as tensors, for weights-only loading), the epochs
+    the run was asked for (they tell a finished run from a killed one), and the SHA-256 of every checkpoint and
+    sample written so far (folder/name -> hash), so a damaged one is never published."""
     state = {
         "key": key,
+        "files": file_hashes,
         "epochs": epochs,
         "epoch": epoch,
         "step": step,

@@ -84,17 +84,25 @@ def loss_rows(epoch: int, steps_before: int, losses_per_step: dict[str, torch.Te
     ]
 
 
-def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, checkpoints_dir, samples_dir, checkpoint: bool):
+def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, resume_dir, checkpoint: bool) -> dict[str, str]:
+    """The epoch's samples (and checkpoint) in the resume folder; returns each file written (folder/name) with its
+    SHA-256, for the state to vouch for."""
+    written = {}
     samples = sampling.generate(nets["generator"], fixed_noise, sampling.fixed_labels(run, device))
-    files.save_npy(samples_dir / sample_file(epoch), sampling.to_uint8(samples, run["pixel_range"]))
+    written[f"samples/{sample_file(epoch)}"] = sampling.to_uint8(samples, run["pixel_range"])
     if has_latent_manifold(run):
         decoded = sampling.generate(nets["generator"], sampling.manifold_latents().to(device))
         side = sampling.MANIFOLD_SIZE
         grid = sampling.to_uint8(decoded, run["pixel_range"]).reshape(side, side, *decoded.shape[-2:])
-        files.save_npy(samples_dir / manifold_file(epoch), grid)
+        written[f"samples/{manifold_file(epoch)}"] = grid
+    for name, array in written.items():
+        files.save_npy(resume_dir / name, array)
     if checkpoint:
+        name = f"checkpoints/{checkpoint_file(epoch)}"
         state = {role: net.state_dict() for role, net in nets.items()}
-        files.save_torch(checkpoints_dir / checkpoint_file(epoch), {"epoch": epoch, "step": step, "nets": state})
+        files.save_torch(resume_dir / name, {"epoch": epoch, "step": step, "nets": state})
+        written[name] = None
+    return {name: files.file_hash(resume_dir / name) for name in written}
 
 
 def train(
@@ -112,109 +120,132 @@ def train(
     run's last finished epoch, after a finished run's last epoch when its epochs were raised, or not at all
     when a longer run already made every file this one needs.
 
-    Writes checkpoints, fixed-noise samples per epoch, loss tables and a provenance JSON.
+    Writes checkpoints, fixed-noise samples per epoch, loss tables and a provenance JSON. Only one process trains a
+    run at a time: a second one fails at once, naming the first one's PID.
     """
+    resume_dir = Path(resume_dir)
+    with resume.exclusive(resume_dir, run["name"]):
+        return train_alone(
+            run,
+            train_path,
+            checkpoints_dir,
+            samples_dir,
+            step_losses_path,
+            epoch_losses_path,
+            info_path,
+            resume_dir,
+            threads,
+        )
+
+
+def train_alone(
+    run, train_path, checkpoints_dir, samples_dir, step_losses_path, epoch_losses_path, info_path, resume_dir, threads
+) -> dict:
     import pandas as pd
 
     device = runtime.resolve_device(run["device"])
     runtime.configure_torch(device, threads)
-    resume_dir = Path(resume_dir)
     key = resume.resume_key(run, train_path)
     state = resume.start(resume_dir, key, run)
+    with resume.recorded_log(resume_dir):
+        torch.manual_seed(run["seed"])
+        images, labels = data.load_split(train_path, device, run["pixel_range"])
+        images = data.resized(images, run["image_size"])
+        labels = labels.to(device) if run["conditional"] else None
+        nets = build_nets(run, device)
+        optimizers = make_optimizers(run, nets)
+        step_fn = steps.step_function(run, device)
+        # Own generators, so the fixed noise and the data order do not shift when model code draws more numbers.
+        fixed_noise = sampling.sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))
+        order_rng = torch.Generator().manual_seed(run["seed"] + 1)
 
-    torch.manual_seed(run["seed"])
-    images, labels = data.load_split(train_path, device, run["pixel_range"])
-    images = data.resized(images, run["image_size"])
-    labels = labels.to(device) if run["conditional"] else None
-    nets = build_nets(run, device)
-    optimizers = make_optimizers(run, nets)
-    step_fn = steps.step_function(run, device)
-    # Own generators, so the fixed noise and the data order do not shift when model code draws more numbers.
-    fixed_noise = sampling.sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))
-    order_rng = torch.Generator().manual_seed(run["seed"] + 1)
-
-    n, batch_size = images.shape[0], run["batch_size"]
-    batches_per_epoch = n // batch_size if run["drop_last"] else math.ceil(n / batch_size)
-    if batches_per_epoch == 0:
-        raise ValueError(f"run {run['name']}: batch_size {batch_size} exceeds the {n} training images")
-    images_seen = min(n, batches_per_epoch * batch_size)
-    saved = set(checkpoint_epochs(run))
-    log.info(
-        "run %s: preset %s on %s (%s%s), %d images, batch %d, %d epochs, %d threads, parameters %s",
-        run["name"],
-        run["preset"],
-        device,
-        run["precision"],
-        ", compiled" if run["compile"] else "",
-        n,
-        batch_size,
-        run["epochs"],
-        torch.get_num_threads(),
-        {role: models.count_parameters(net) for role, net in nets.items()},
-    )
-
-    done, step, step_rows, epoch_rows = 0, 0, [], []
-    if state is not None:
-        fixed_noise = resume.restore(state, nets, optimizers, order_rng).to(device)
-        done = min(state["epoch"], run["epochs"])  # a longer run's state: its first epochs are this run
-        step_rows = [row for row in state["step_rows"] if row["epoch"] <= done]
-        epoch_rows = [row for row in state["epoch_rows"] if row["epoch"] <= done]
-        step = epoch_rows[-1]["step"]
-
-    started = time.time()
-    for epoch in range(done + 1, run["epochs"] + 1):
-        epoch_start = time.perf_counter()
-        order = torch.randperm(n, generator=order_rng).to(device)
-        losses_per_step = run_epoch(
-            step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device, labels
-        )
-        check_finite(run, epoch, step, losses_per_step)
-        step_rows += loss_rows(epoch, step, losses_per_step)
-        step += batches_per_epoch
-        save_epoch_outputs(
-            run,
-            nets,
-            fixed_noise,
-            epoch,
-            step,
-            device,
-            resume_dir / "checkpoints",
-            resume_dir / "samples",
-            epoch in saved,
-        )
-        seconds = time.perf_counter() - epoch_start
-        means = {key: float(values.mean()) for key, values in losses_per_step.items()}
-        epoch_rows.append(
-            {"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds}
-        )
-        resume.save_state(
-            resume_dir, key, run["epochs"], epoch, step, nets, optimizers, order_rng, fixed_noise, step_rows, epoch_rows
-        )
-        eta = (time.time() - started) / (epoch - done) * (run["epochs"] - epoch)
+        n, batch_size = images.shape[0], run["batch_size"]
+        batches_per_epoch = n // batch_size if run["drop_last"] else math.ceil(n / batch_size)
+        if batch_size > n:  # a smaller batch than asked for would train silently, and be recorded as asked
+            raise ValueError(
+                f"run {run['name']}: batch_size {batch_size} exceeds the {n} training images of {train_path}; "
+                "lower the run's batch_size (or raise the dataset's train_subset)"
+            )
+        images_seen = min(n, batches_per_epoch * batch_size)
+        saved = set(checkpoint_epochs(run))
         log.info(
-            "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
-            epoch,
+            "run %s: preset %s on %s (%s%s), %d images, batch %d, %d epochs, %d threads, parameters %s",
+            run["name"],
+            run["preset"],
+            device,
+            run["precision"],
+            ", compiled" if run["compile"] else "",
+            n,
+            batch_size,
             run["epochs"],
-            "  ".join(f"{k}={v:.4f}" for k, v in means.items()),
-            images_seen / seconds,
-            seconds,
-            format_duration(eta),
+            torch.get_num_threads(),
+            {role: models.count_parameters(net) for role, net in nets.items()},
         )
-    finished = time.time()
 
-    resume.publish(resume_dir, {"checkpoints": checkpoints_dir, "samples": samples_dir}, run)
-    files.write_csv(step_losses_path, pd.DataFrame(step_rows))
-    files.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
-    info = files.provenance(
-        run=run,
-        device=str(device),
-        threads=torch.get_num_threads(),
-        resumed_after_epoch=done,
-        train_started=started,
-        train_finished=finished,
-        train_seconds=finished - started,
-        images_per_s=run["epochs"] * images_seen / sum(row["seconds"] for row in epoch_rows),
-    )
-    files.write_json(info_path, info)
-    log.info("run %s finished in %s", run["name"], format_duration(finished - started))
-    return info
+        done, step, step_rows, epoch_rows, file_hashes = 0, 0, [], [], {}
+        if state is not None:
+            file_hashes = dict(state["files"])
+            fixed_noise = resume.restore(state, nets, optimizers, order_rng).to(device)
+            done = min(state["epoch"], run["epochs"])  # a longer run's state: its first epochs are this run
+            step_rows = [row for row in state["step_rows"] if row["epoch"] <= done]
+            epoch_rows = [row for row in state["epoch_rows"] if row["epoch"] <= done]
+            step = epoch_rows[-1]["step"]
+
+        started = time.time()
+        for epoch in range(done + 1, run["epochs"] + 1):
+            epoch_start = time.perf_counter()
+            order = torch.randperm(n, generator=order_rng).to(device)
+            losses_per_step = run_epoch(
+                step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device, labels
+            )
+            check_finite(run, epoch, step, losses_per_step)
+            step_rows += loss_rows(epoch, step, losses_per_step)
+            step += batches_per_epoch
+            file_hashes |= save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, resume_dir, epoch in saved)
+            seconds = time.perf_counter() - epoch_start
+            means = {key: float(values.mean()) for key, values in losses_per_step.items()}
+            epoch_rows.append(
+                {"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds}
+            )
+            resume.save_state(
+                resume_dir,
+                key,
+                run["epochs"],
+                epoch,
+                step,
+                nets,
+                optimizers,
+                order_rng,
+                fixed_noise,
+                step_rows,
+                epoch_rows,
+                file_hashes,
+            )
+            eta = (time.time() - started) / (epoch - done) * (run["epochs"] - epoch)
+            log.info(
+                "epoch %d/%d  %s  %.0f img/s  %.1f s  ETA %s",
+                epoch,
+                run["epochs"],
+                "  ".join(f"{k}={v:.4f}" for k, v in means.items()),
+                images_seen / seconds,
+                seconds,
+                format_duration(eta),
+            )
+        finished = time.time()
+
+        resume.publish(resume_dir, {"checkpoints": checkpoints_dir, "samples": samples_dir}, run)
+        files.write_csv(step_losses_path, pd.DataFrame(step_rows))
+        files.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
+        info = files.provenance(
+            run=run,
+            device=str(device),
+            threads=torch.get_num_threads(),
+            resumed_after_epoch=done,
+            train_started=started,
+            train_finished=finished,
+            train_seconds=finished - started,
+            images_per_s=run["epochs"] * images_seen / sum(row["seconds"] for row in epoch_rows),
+        )
+        files.write_json(info_path, info)
+        log.info("run %s finished in %s", run["name"], format_duration(finished - started))
+        return info

@@ -1,15 +1,18 @@
 import math
 import re
-import sys
 from pathlib import Path
 
-# The shared package sits beside this file's folder; importing genzoo.config costs no torch.
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-
+# The Snakefile has put the shared package (workflow/genzoo) on sys.path.
 from genzoo import config as genzoo_config
 from genzoo import models, schedule
 from genzoo.codedeps import module_closure
 from snakemake.exceptions import WorkflowError
+
+for configfile_path in dict.fromkeys(map(str, workflow.configfiles)):
+    if Path(configfile_path).exists() and (twice := genzoo_config.duplicate_keys(configfile_path)):
+        raise WorkflowError(
+            f"invalid config: {configfile_path} sets {', '.join(twice)} twice; YAML would keep the last"
+        )
 
 try:
     genzoo_config.check_config(config)

@@ -18,6 +18,7 @@ rule train_classifier:
         runtime=60,
     params:
         settings=section_settings("classifier"),
+        min_accuracy=lambda wildcards: config["datasets"][wildcards.dataset]["min_classifier_accuracy"],
     script:
         "../scripts/train_classifier.py"
 

@@ -14,5 +14,7 @@ classifier.train_classifier(
     batch_size=settings["batch_size"],
     lr=settings["lr"],
     seed=settings["seed"],
+    min_accuracy=snakemake.params.min_accuracy,
+    floor_key=f"datasets.{snakemake.wildcards.dataset}.min_classifier_accuracy",
     threads=snakemake.threads,
 )
