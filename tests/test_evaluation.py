@@ -347,5 +347,6 @@ def test_a_damaged_checkpoint_says_how_to_train_the_run_again(tmp_path):
     ):
         evaluation.load_generator(run, path)
     save_untrained_checkpoint(resolved_run("cs231n-gan", epochs=1), checkpoints)  # another run's networks
-    with pytest.raises(files.CheckpointError, match="(?s)not a generator checkpoint of run r .*; to train the run again"):
+    mismatch = "(?s)not a generator checkpoint of run r .*; to train the run again"
+    with pytest.raises(files.CheckpointError, match=mismatch):
         evaluation.load_generator(run, path)
