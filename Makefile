@@ -3,6 +3,7 @@
 # make test-fast - the unit tests without the slow ones (whole workflows, SLURM, real data): under a minute
 # make lint  - ruff (style, imports, likely bugs), snakefmt and snakemake --lint
 # make report - the HTML report of a finished run (results/report.html)
+# make report-zip - the same report as a zip of separate files (results/report.zip, about half the size)
 # make dag   - the rule graph as an SVG (needs Graphviz's `dot`)
 # make bench - throughput against the reference loops, the whole pipeline's timings, dry-run times
 
@@ -16,9 +17,18 @@ CORES ?= all
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint report dag bench clean
+.PHONY: run test test-fast lint report report-zip dag bench clean check-python
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The pinned torch and torchvision wheels are built for one Python version.
+PYTHON_NEEDED := 3.11
+PYTHON_FOUND = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+
+check-python:
+	@test "$(PYTHON_FOUND)" = "$(PYTHON_NEEDED)" || { \
+		echo "genzoo needs Python $(PYTHON_NEEDED) (the pinned torch 2.14.1 wheels); '$(PYTHON)' is $(or $(PYTHON_FOUND),not a working Python)." >&2; \
+		echo "Point make at one: make PYTHON=python$(PYTHON_NEEDED) ..." >&2; exit 1; }
+
+$(STAMP): requirements.txt requirements-dev.txt | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -40,6 +50,9 @@ lint: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html
+
+report-zip: $(STAMP)
+	$(BIN)/snakemake --report results/report.zip
 
 dag: $(STAMP)
 	@command -v dot >/dev/null || { echo "make dag needs Graphviz's dot (apt-get install graphviz)" >&2; exit 1; }

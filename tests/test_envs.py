@@ -2,6 +2,7 @@
 
 import ast
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -94,3 +95,14 @@ def test_every_rules_env_has_what_its_script_and_package_modules_import(repo):
         assert needed <= available, f"rule {name} ({env}) imports {sorted(needed - available)}, not in the env"
         checked += 1
     assert checked >= 14  # the parsing above found the rules
+
+
+def test_make_refuses_a_python_the_pinned_wheels_do_not_fit(repo, tmp_path):
+    fake = tmp_path / "python3.9"
+    fake.write_text("#!/bin/sh\necho 3.9\n")  # answers the version question as a Python 3.9 would
+    fake.chmod(0o755)
+    result = subprocess.run(["make", "-s", "check-python", f"PYTHON={fake}"], cwd=repo, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert f"genzoo needs Python 3.11 (the pinned torch 2.14.1 wheels); '{fake}' is 3.9." in result.stderr
+    assert "make PYTHON=python3.11" in result.stderr
+    assert subprocess.run(["make", "-s", "check-python"], cwd=repo).returncode == 0  # this machine's python3

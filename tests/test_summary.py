@@ -14,6 +14,11 @@ ENTRIES = {"gan-seed1": "gan", "gan-seed2": "gan", "gan-seed3": "gan", "vae-seed
 
 @pytest.fixture
 def summarized(tmp_path):
+    return summarize_into(tmp_path)
+
+
+def summarize_into(tmp_path) -> dict:
+    """Six runs of three entries (two with seeds) summarized in tmp_path: the table, the leaderboard, the plots."""
     reference = {
         "scores": {"fid": 1.5, "kid_mean": 0.1, "classes_covered": 10},
         "n_real": 10000,
@@ -91,3 +96,52 @@ def test_a_seed_without_a_score_is_counted_not_hidden():
     assert scores.format_spread(pd.Series([1.0, float("nan"), 3.0]), "fid") == "2.000 ± 1.414 (n=2)"
     assert scores.format_spread(pd.Series([1.0, float("nan")]), "fid") == "1.000 (n=1)"
     assert scores.format_spread(pd.Series([float("nan")]), "fid") == "–"
+
+
+def figure_texts(figure) -> list[str]:
+    texts = [figure._suptitle.get_text()] if figure._suptitle else []
+    for axis in figure.axes:
+        if axis.get_visible():
+            texts += [axis.get_title(), axis.get_xlabel(), axis.get_ylabel()]
+    return [text for text in texts if text]
+
+
+def test_every_plot_speaks_in_words_and_draws_the_real_images_line(tmp_path, monkeypatch):
+    """Titles and axis labels are what a reader calls things (no column names such as fid or g_loss), and every
+    score plot that has a real-vs-real value draws it."""
+    drawn = []
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: drawn.append(figure))
+    summarize_into(tmp_path)
+    fid, classes, every, comparison = drawn
+    assert figure_texts(fid) == ["FID (lower is better), by epoch", "epoch", "FID"]
+    assert figure_texts(classes) == ["classes covered (higher is better), by epoch", "epoch", "classes covered"]
+    for figure in (fid, classes):
+        assert "real images (mnist)" in [line.get_label() for line in figure.axes[0].get_lines()]
+    assert figure_texts(every)[0] == "Every score of every checkpoint"
+    assert figure_texts(comparison)[0].startswith("Best checkpoint of each run")
+    for figure in drawn:
+        for text in figure_texts(figure):
+            assert "_" not in text and text not in {"fid", "kid_mean", "classes_covered"}, text
+
+    steps = pd.DataFrame({"epoch": [1, 1, 2, 2], "step": [1, 2, 3, 4], "g_loss": 1.0, "d_loss": 0.5})
+    steps.to_csv(tmp_path / "steps.csv", index=False)
+    steps.groupby("epoch", as_index=False).last().to_csv(tmp_path / "epochs.csv", index=False)
+    plots.plot_losses(str(tmp_path / "steps.csv"), str(tmp_path / "epochs.csv"), str(tmp_path / "l.png"), "gan")
+    losses = drawn[-1]
+    assert figure_texts(losses) == [
+        "Losses of run gan", "generator loss", "training step", "loss",
+        "discriminator (critic) loss", "training step", "loss",
+    ]  # fmt: skip
+    losses.canvas.draw()  # the figure's title clear of every panel's title
+    suptitle = losses._suptitle.get_window_extent()
+    assert not any(suptitle.overlaps(axis.title.get_window_extent()) for axis in losses.axes)
+
+
+def test_a_negative_score_is_drawn_as_a_dot_not_a_bar_from_zero(summarized, tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: drawn.append(figure))
+    table = summarized["table"].assign(best_test_elbo=-100.0)
+    elbo = next(score for score in scores.SCORES if score.column == "test_elbo")
+    plots.plot_best_checkpoints(table, [elbo], {}, str(tmp_path / "c.png"))
+    axis = drawn[0].axes[0]
+    assert not axis.patches and axis.lines  # no bars, a marker per entry

@@ -19,18 +19,29 @@ def save_figure(figure, path: str | Path) -> None:
     plt.close(figure)
 
 
+LOSS_TITLES = {  # the loss tables' columns, as a reader names them
+    "g_loss": "generator loss",
+    "d_loss": "discriminator (critic) loss",
+    "gradient_penalty": "gradient penalty",
+    "loss": "loss (negative ELBO, nats per image)",
+    "reconstruction": "reconstruction (summed pixel BCE)",
+    "kl": "KL divergence to the prior",
+}
+
+
 def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, run: str) -> None:
     """Per-step losses (faint) under their per-epoch means, one panel per loss."""
     steps, epochs = pd.read_csv(step_losses_csv), pd.read_csv(epoch_losses_csv)
     names = [c for c in steps.columns if c not in ("epoch", "step")]
-    figure, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), squeeze=False)
+    # Constrained layout keeps the figure's title clear of the panels' titles.
+    figure, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False, layout="constrained")
     for axis, name in zip(axes[0], names, strict=True):
         axis.plot(steps["step"], steps[name], lw=0.5, alpha=0.35, label="per step")
         axis.plot(epochs["step"], epochs[name], marker="o", ms=3, label="epoch mean")
-        axis.set(title=name, xlabel="step")
+        axis.set(title=LOSS_TITLES.get(name, name.replace("_", " ")), xlabel="training step", ylabel="loss")
         axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    figure.suptitle(f"losses: {run}")
+    figure.suptitle(f"Losses of run {run}")
     save_figure(figure, out_path)
 
 
@@ -53,25 +64,29 @@ class EntryStyle:
         return {"color": self.colour[entry], "label": label if first else "_nolegend_"}
 
 
+REAL_LINE = {"ls": "--", "lw": 1.3, "color": "black", "alpha": 0.75}  # real images scored the same way
+
+
 def plot_metric_by_epoch(
     metrics_csvs: list[str],
-    metric: str,
+    score,
     out_path: str,
-    floor: dict[str, float] | None = None,
+    real: dict[str, float] | None = None,
     log_scale: bool = False,
     entries: dict[str, str] | None = None,
 ) -> None:
-    """One line per run (the seeds of an entry in one colour); a dashed line per real-vs-real floor (label -> value)."""
+    """One line per run (the seeds of an entry in one colour); a dashed line per dataset's real images scored the
+    same way (dataset -> value). score: a scores.Score, which names the title and the axis."""
     figure, axis = plt.subplots(figsize=(6.5, 4))
     frames = [pd.read_csv(path) for path in metrics_csvs]
     style = EntryStyle([frame["run"].iloc[0] for frame in frames], entries)
     for frame in frames:
-        axis.plot(frame["epoch"], frame[metric], marker="o", ms=3, **style(axis, frame["run"].iloc[0]))
-    for label, value in (floor or {}).items():
-        axis.axhline(value, ls="--", lw=1, color="grey", label=label)
+        axis.plot(frame["epoch"], frame[score.column], marker="o", ms=3, **style(axis, frame["run"].iloc[0]))
+    for dataset, value in (real or {}).items():
+        axis.axhline(value, **REAL_LINE, label=f"real images ({dataset})")
     if log_scale:
         axis.set_yscale("log")
-    axis.set(xlabel="epoch", ylabel=metric, title=f"{metric} by epoch")
+    axis.set(xlabel="epoch", ylabel=score.label, title=f"{score_title(score)}, by epoch")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     save_figure(figure, out_path)
@@ -101,7 +116,7 @@ def plot_scores_by_epoch(
                 axis.plot(frame["epoch"], frame[score.column], marker="o", ms=2.5, **style(axis, run))
         for dataset, reference in real.items():
             if score.column in reference:
-                axis.axhline(reference[score.column], ls="--", lw=1, color="grey", label=f"real ({dataset})")
+                axis.axhline(reference[score.column], **REAL_LINE, label=f"real images ({dataset})")
         if score.column == "fid":
             axis.set_yscale("log")
         axis.set(title=score_title(score), xlabel="epoch")
@@ -111,7 +126,7 @@ def plot_scores_by_epoch(
     figure.legend(
         handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8, bbox_to_anchor=(0.5, -0.02)
     )
-    figure.suptitle("every score of every checkpoint")
+    figure.suptitle("Every score of every checkpoint")
     figure.tight_layout(rect=(0, 0.04, 1, 1))
     save_figure(figure, out_path)
 
@@ -131,7 +146,12 @@ def plot_best_checkpoints(table: pd.DataFrame, scores: list, real: dict[str, dic
     for axis, score in zip(axes, scores, strict=True):
         values = [group[f"best_{score.column}"] for group in groups]
         spread = [v.std(ddof=1) if v.notna().sum() > 1 else float("nan") for v in values]  # NaN: no error bar
-        axis.barh(range(len(groups)), [v.mean() for v in values], xerr=spread, color=colours, capsize=3)
+        means = [v.mean() for v in values]
+        if min(means) < 0:  # a bar from 0 means nothing for a score such as the ELBO: a mean dot and its spread
+            for position, (mean, std, colour) in enumerate(zip(means, spread, colours, strict=True)):
+                axis.errorbar(mean, position, xerr=std, fmt="s", ms=6, color=colour, capsize=3)
+        else:
+            axis.barh(range(len(groups)), means, xerr=spread, color=colours, capsize=3)
         for position, v in enumerate(values):
             if len(v) > 1:
                 axis.plot(v, [position] * len(v), "o", ms=3, color="black", alpha=0.6)
@@ -139,9 +159,9 @@ def plot_best_checkpoints(table: pd.DataFrame, scores: list, real: dict[str, dic
         axis.invert_yaxis()
         for reference in real.values():
             if score.column in reference:
-                axis.axvline(reference[score.column], ls="--", lw=1, color="grey")
+                axis.axvline(reference[score.column], **REAL_LINE)
         axis.set_title(score_title(score), fontsize=9)
         axis.grid(alpha=0.3, axis="x")
-    figure.suptitle("best checkpoint of each run; mean ± std over seeds, dots: single seeds (dashed: real images)")
+    figure.suptitle("Best checkpoint of each run: mean ± std over seeds, dots: single seeds (dashed: real images)")
     figure.tight_layout()
     save_figure(figure, out_path)

@@ -96,10 +96,12 @@ def summarize(
     files.write_csv(scores_path, tidy_scores(metrics, infos))
     files.write_text(leaderboard_path, leaderboard(table, references))
 
-    floors = {f"real vs real ({name})": r["scores"]["fid"] for name, r in references.items()}
-    # FID spans orders of magnitude between a first epoch and the real-vs-real floor.
-    plots.plot_metric_by_epoch(metrics_csvs, "fid", plot_paths["fid"], floors, log_scale=True, entries=entries)
-    plots.plot_metric_by_epoch(metrics_csvs, "classes_covered", plot_paths["classes_covered"], entries=entries)
+    by_column = {score.column: score for score in SCORES}
+    for column, log_scale in (("fid", True), ("classes_covered", False)):  # FID spans orders of magnitude
+        real_values = {name: r["scores"][column] for name, r in references.items() if column in r["scores"]}
+        plots.plot_metric_by_epoch(
+            metrics_csvs, by_column[column], plot_paths[column], real_values, log_scale=log_scale, entries=entries
+        )
     all_metrics = pd.concat(metrics.values(), ignore_index=True)
     scores = present(SCORES, all_metrics)
     real = {name: r["scores"] for name, r in references.items()}
