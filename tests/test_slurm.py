@@ -26,7 +26,10 @@ SLURM_CONF = Path("/etc/slurm/slurm.conf")
 DAEMONS = ("slurmctld", "slurmd", "sbatch", "squeue", "munged")
 # Cheap jobs and the download run where Snakemake runs: the Snakefile's localrules, read from it.
 LOCAL_RULES = set(
-    re.findall(r"\w+", re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "Snakefile").read_text(), re.M).group(1))
+    re.findall(
+        r"\w+",
+        re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "workflow" / "Snakefile").read_text(), re.M).group(1),
+    )
 )
 
 

@@ -429,6 +429,24 @@ def test_bad_config_stops_before_any_job_with_a_named_error(fresh, change, messa
     assert not (fresh / "results").exists()
 
 
+def test_another_workflow_uses_this_one_as_a_module(repo, tmp_path):
+    """`module genzoo` and `use rule * from genzoo` in a folder holding only its own Snakefile and config: paths
+    inside the workflow hang off its own files, not off the importing workflow's folder."""
+    (tmp_path / "config").mkdir()
+    shutil.copy(repo / "tests" / "data" / "tiny.yaml", tmp_path / "config" / "tiny.yaml")
+    module = repo / "workflow" / "Snakefile"
+    (tmp_path / "Snakefile").write_text(
+        f'configfile: "config/tiny.yaml"\n\n\nmodule genzoo:\n    snakefile:\n        "{module}"\n'
+        "    config:\n        config\n\n\nuse rule * from genzoo\n"
+    )
+    result = subprocess.run([*SNAKEMAKE, "--cores", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for run in EPOCHS:
+        assert (tmp_path / "results" / "runs" / run / "samples.gif").is_file()
+    assert (tmp_path / "results" / "leaderboard.html").is_file()
+    assert (tmp_path / "results" / "summary.csv").is_file()
+
+
 def test_two_runs_of_one_name_stop_the_workflow_instead_of_merging(fresh):
     """YAML keeps the last of two equal keys: without the check, run `gan` would silently become a VAE run."""
     text = (

@@ -21,7 +21,7 @@ except genzoo_config.ConfigError as error:
 
 RUNS = genzoo_config.resolve_runs(config)
 RUN_GROUPS = genzoo_config.run_groups(config)
-SCRIPT_SETUP = str(Path(workflow.basedir) / "workflow" / "scripts" / "script_setup.py")
+SCRIPT_SETUP = str(Path(workflow.current_basedir).parent / "scripts" / "script_setup.py")
 
 
 wildcard_constraints:
