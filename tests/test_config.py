@@ -243,3 +243,7 @@ def test_a_key_set_twice_in_a_config_file_is_found_with_its_line(tmp_path):
     assert config.duplicate_keys(path) == ["gan (line 3)"]
     path.write_text("runs:\n  gan: {dataset: d, preset: pytorch-gan}\n  vae: {dataset: d, preset: dlwp-vae}\n")
     assert config.duplicate_keys(path) == []
+    path.write_text("base: &b {dataset: d}\nruns:\n  gan: {<<: *b, preset: pytorch-gan}\n")  # a merge is no repeat
+    assert config.duplicate_keys(path) == []
+    path.write_text('{\n\t"runs": {}\n}\n')  # JSON indented with tabs: Snakemake reads it, YAML does not
+    assert config.duplicate_keys(path) == []

@@ -5,6 +5,7 @@ import hashlib
 import logging
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -81,7 +82,8 @@ def test_sigkill_mid_epoch_then_rerun_gives_the_uninterrupted_weights(train_path
     deadline = time.time() + 120
     while not state_file.exists() and child.poll() is None and time.time() < deadline:
         time.sleep(0.01)
-    with pytest.raises(resume.TrainerBusy, match=rf"another trainer \(PID {child.pid}\) is training it"):
+    busy = rf"another trainer \(PID {child.pid} on {socket.gethostname()}\) is training it in .*kill {child.pid} on"
+    with pytest.raises(resume.TrainerBusy, match=busy):
         train_in_process(train_path, killed)  # a second trainer on the same run, while the first is alive
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
@@ -243,3 +245,26 @@ def test_a_damaged_file_in_the_resume_folder_is_retrained_not_published(small_tr
     assert f"training afresh: {name} in {outputs(root)['resume']} is not what the saved state wrote" in caplog.text
     assert "epoch 1/2" in caplog.text
     assert published(root) == before  # retrained, to the same files
+
+
+def test_a_longer_run_killed_at_the_new_length_writes_its_last_checkpoint_from_the_state(
+    small_train_path, tmp_path, caplog
+):
+    """epochs 5 with checkpoints every 3, killed after epoch 4 (no checkpoint 4), then asked for 4 epochs: the
+    state's weights are epoch 4's, so training writes that checkpoint instead of failing or starting over."""
+    straight = tmp_path / "straight"
+    train_in_process(small_train_path, straight, epochs=4, checkpoint_every=3)
+
+    killed = tmp_path / "killed"
+    train_in_process(small_train_path, killed, epochs=4, checkpoint_every=3)
+    resume_dir = outputs(killed)["resume"]
+    state = files.load_torch(resume_dir / resume.STATE_FILE)
+    (resume_dir / "checkpoints" / "epoch_0004.pt").unlink()  # as if epoch 4 of 5 were the last one finished
+    del state["files"]["checkpoints/epoch_0004.pt"]
+    files.save_torch(resume_dir / resume.STATE_FILE, state | {"epochs": 5})
+    as_snakemake_reruns(killed)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    train_in_process(small_train_path, killed, epochs=4, checkpoint_every=3)
+    assert "epoch 1/4" not in caplog.text and "training afresh" not in caplog.text
+    assert published(killed) == published(straight)

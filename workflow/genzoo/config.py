@@ -40,7 +40,8 @@ def schema_errors(config: dict, schema_path: Path = SCHEMA) -> list[str]:
     import jsonschema
 
     schema = yaml.safe_load(schema_path.read_text())
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.path)))
+    validator = jsonschema.validators.validator_for(schema)(schema)  # the draft the schema declares
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
     return [f"{'.'.join(map(str, error.absolute_path)) or '(top level)'}: {error.message}" for error in errors]
 
 
@@ -49,8 +50,8 @@ class ConfigError(ValueError):
 
 
 def duplicate_keys(path: str | Path) -> list[str]:
-    """Key paths that a YAML file sets twice in one mapping (e.g. runs.gan), which YAML loaders quietly resolve
-    by keeping the last: two runs of one name would merge into one."""
+    """Keys that a YAML file sets twice in one mapping, with the line of the second (e.g. 'gan (line 4)'), which
+    YAML loaders quietly resolve by keeping the last: two runs of one name would merge into one."""
     found = []
 
     class Loader(yaml.SafeLoader):
@@ -59,6 +60,8 @@ def duplicate_keys(path: str | Path) -> list[str]:
     def mapping(loader, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` merges, it does not repeat a key
+                continue
             key = loader.construct_object(key_node, deep=deep)
             if key in seen:
                 found.append((key_node.start_mark.line + 1, str(key)))
@@ -66,7 +69,10 @@ def duplicate_keys(path: str | Path) -> list[str]:
         return yaml.SafeLoader.construct_mapping(loader, node, deep)
 
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    yaml.load(Path(path).read_text(), Loader=Loader)
+    try:
+        yaml.load(Path(path).read_text(), Loader=Loader)
+    except yaml.YAMLError:  # what this loader cannot read (e.g. JSON indented with tabs), Snakemake's did
+        return []
     return [f"{key} (line {line})" for line, key in found]
 
 

@@ -12,19 +12,21 @@ any checkpoint the current outputs no longer link; the rest are the outputs' own
 """
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from . import codedeps, files, models
-from .schedule import training_files
+from .schedule import checkpoint_file, training_files
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +49,23 @@ def exclusive(resume_dir: Path, run: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+            holder = handle.read().strip()  # host:pid, so that on a shared file system it names the right machine
+            host, _, pid = holder.rpartition(":")
+            stop = f"stop it (kill {pid} on {host})" if holder else "stop it"
             raise TrainerBusy(
-                f"run {run}: another trainer (PID {holder}) is training it in {resume_dir}; let it finish, or stop "
-                f"it (kill {holder}) and run snakemake again (it resumes from the last finished epoch)"
+                f"run {run}: another trainer (PID {pid or 'unknown'} on {host or 'an unknown host'}) is training it "
+                f"in {resume_dir}; let it finish, or {stop} and run snakemake again (it resumes from the last "
+                "finished epoch)"
             ) from None
+        except OSError as error:  # a file system without locks (NFS mounted nolock, Lustre without flock)
+            if error.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+            log.warning("run %s: %s cannot be locked (%s): nothing stops a second trainer", run, lock_path, error)
+            yield
+            return
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{os.getpid()}\n")
+        handle.write(f"{socket.gethostname()}:{os.getpid()}\n")
         handle.flush()
         try:
             yield
@@ -86,6 +97,19 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
             "is" if len(damaged) == 1 else "are",
         )
         state = None
+    if state is not None and state["epoch"] == run["epochs"]:
+        # A longer run killed right here: its weights are this run's, and training writes the last checkpoint.
+        last = f"checkpoints/{checkpoint_file(run['epochs'])}"
+        missing = [name for name in missing_files(resume_dir, run) if name != last]
+        if missing:
+            log.info(
+                "run %s: training afresh: the saved state is at epoch %d, but %s lacks %s",
+                run["name"],
+                state["epoch"],
+                resume_dir,
+                ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""),
+            )
+            state = None
     if state is not None and state["epoch"] > run["epochs"]:
         missing = missing_files(resume_dir, run)
         if missing:

@@ -145,11 +145,12 @@ def train_alone(
 
     device = runtime.resolve_device(run["device"])
     runtime.configure_torch(device, threads)
+    # The data are checked before a state is judged by them: a damaged file must not cost the run its state.
+    images, labels = data.load_split(train_path, device, run["pixel_range"])
     key = resume.resume_key(run, train_path)
     state = resume.start(resume_dir, key, run)
     with resume.recorded_log(resume_dir):
         torch.manual_seed(run["seed"])
-        images, labels = data.load_split(train_path, device, run["pixel_range"])
         images = data.resized(images, run["image_size"])
         labels = labels.to(device) if run["conditional"] else None
         nets = build_nets(run, device)
@@ -190,6 +191,9 @@ def train_alone(
             step_rows = [row for row in state["step_rows"] if row["epoch"] <= done]
             epoch_rows = [row for row in state["epoch_rows"] if row["epoch"] <= done]
             step = epoch_rows[-1]["step"]
+            last = resume_dir / "checkpoints" / checkpoint_file(done)
+            if state["epoch"] == run["epochs"] and not last.is_file():  # a longer run killed at this run's end
+                file_hashes |= save_epoch_outputs(run, nets, fixed_noise, done, step, device, resume_dir, True)
 
         started = time.time()
         for epoch in range(done + 1, run["epochs"] + 1):
