@@ -92,7 +92,7 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
         log.warning(
             "run %s: training afresh: %s in %s %s not what the saved state wrote",
             run["name"],
-            ", ".join(damaged[:3]) + (f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""),
+            first_few(damaged),
             resume_dir,
             "is" if len(damaged) == 1 else "are",
         )
@@ -107,7 +107,7 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
                 run["name"],
                 state["epoch"],
                 resume_dir,
-                ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""),
+                first_few(missing),
             )
             state = None
     if state is not None and state["epoch"] > run["epochs"]:
@@ -119,7 +119,7 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
                 state["epoch"],
                 run["epochs"],
                 resume_dir,
-                ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""),
+                first_few(missing),
             )
             state = None
     if state is None and resume_dir.exists():
@@ -150,6 +150,11 @@ def recorded_log(resume_dir: Path) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         handler.close()
+
+
+def first_few(names: list[str]) -> str:
+    """Names for a log line: the first three, and how many more."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def going_on(state: dict, run: dict, resume_dir: Path) -> str:
