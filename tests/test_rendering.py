@@ -26,6 +26,14 @@ def test_sample_grid_png_is_upscaled_and_titled(tmp_path):
     assert header.min() < 128  # the title's dark pixels are on the white strip
 
 
+def test_per_image_range_stretches_each_sample_to_black_and_white_as_imshow_does():
+    """The TF tutorial's plt.imshow(..., cmap='gray') without vmin/vmax: a grey-on-grey sample comes out black on
+    white; a flat one black, as matplotlib draws it; the fixed range leaves the samples as they are."""
+    samples = np.stack([np.array([[64, 96], [128, 128]], np.uint8), np.full((2, 2), 200, np.uint8)])
+    assert rendering.stretch_each(samples).tolist() == [[[0, 128], [255, 255]], [[0, 0], [0, 0]]]
+    assert rendering.FRAME_RANGES["fixed"](samples) is samples
+
+
 def test_gif_has_one_frame_per_epoch_in_order_and_loops(tmp_path):
     import imageio.v3 as iio
 

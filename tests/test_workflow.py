@@ -292,6 +292,13 @@ def test_capping_the_frames_redoes_only_the_gifs(finished, fresh):
     assert frames == sorted(f"run={run}, epoch={epoch:04d}" for run, epochs in drawn.items() for epoch in epochs)
 
 
+def test_drawing_frames_the_tutorials_way_redoes_only_the_pictures(finished):
+    config = write_config(finished, "range.yaml", lambda c: c["render"].update(frame_range="per_image"))
+    jobs = planned_jobs(finished, config)
+    assert set(jobs) == {"render_frame", "gif", "run_page", "all"}
+    assert len(jobs["render_frame"]) == sum(EPOCHS.values())
+
+
 RULE_ORDER = ["download", "normalize", "train_classifier", "real_scores", "train", "evaluate", "plot_losses"]
 RULE_ORDER += ["render_frame", "render_manifold", "gif", "manifold_gif", "run_page", "summary", "leaderboard_page"]
 

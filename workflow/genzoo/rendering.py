@@ -42,8 +42,20 @@ def save_png(image: Image.Image, path: str | Path) -> None:
         image.save(tmp, format="PNG")
 
 
-def render_sample_grid(samples_path: str, out_path: str, title: str, scale: int = 3) -> None:
-    samples = np.load(samples_path)
+def stretch_each(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) uint8, each image stretched to black..white from its own darkest to its brightest pixel: what
+    matplotlib's imshow does without vmin/vmax (a flat image, which it cannot stretch, comes out black as there)."""
+    low = images.min(axis=(1, 2), keepdims=True).astype(np.float64)
+    high = images.max(axis=(1, 2), keepdims=True).astype(np.float64)
+    span = np.where(high > low, high - low, np.inf)
+    return np.round((images - low) / span * 255).astype(np.uint8)
+
+
+FRAME_RANGES = {"fixed": lambda images: images, "per_image": stretch_each}
+
+
+def render_sample_grid(samples_path: str, out_path: str, title: str, scale: int = 3, frame_range="fixed") -> None:
+    samples = FRAME_RANGES[frame_range](np.load(samples_path))
     save_png(with_header(tile(samples), title, scale), out_path)
 
 
@@ -93,9 +105,12 @@ def manifold_title(run: str, epoch: int) -> str:
     return f"{run}: 2-D latent manifold, epoch {epoch}"
 
 
-def render_epoch_frame(samples_dir: str, epoch: int, run: str, preset: str, out_path: str, scale: int) -> None:
+def render_epoch_frame(
+    samples_dir: str, epoch: int, run: str, preset: str, out_path: str, scale: int, frame_range: str = "fixed"
+) -> None:
     """One epoch's fixed-noise samples as a titled grid: a frame of the run's GIF."""
-    render_sample_grid(str(Path(samples_dir) / sample_file(epoch)), out_path, frame_title(run, preset, epoch), scale)
+    samples = str(Path(samples_dir) / sample_file(epoch))
+    render_sample_grid(samples, out_path, frame_title(run, preset, epoch), scale, frame_range)
 
 
 def render_epoch_manifold(samples_dir: str, epoch: int, run: str, out_path: str, scale: int) -> None:

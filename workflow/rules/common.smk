@@ -79,10 +79,8 @@ def gpus_for_run(wildcards):
 
 
 def frame_epochs(run):
-    """The epochs a run's sample grid (and a VAE's manifold) is drawn for: at most about render.max_frames of them,
-    evenly spaced, and always the last. Checkpoints follow the same rule (every k-th epoch and the last)."""
-    stride = math.ceil(RUNS[run]["epochs"] / config["render"]["max_frames"])
-    return schedule.checkpoint_epochs({**RUNS[run], "checkpoint_every": stride})
+    """The epochs a run's sample grid (and a VAE's manifold) is drawn for (render.frame_schedule)."""
+    return schedule.frame_epochs(RUNS[run]["epochs"], config["render"])
 
 
 def frame_tags(run):

@@ -13,6 +13,7 @@ rule render_frame:
     params:
         preset=lambda wildcards: RUNS[wildcards.run]["preset"],
         scale=config["render"]["scale"],
+        frame_range=config["render"]["frame_range"],
     script:
         "../scripts/render_frame.py"
 

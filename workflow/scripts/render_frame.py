@@ -11,4 +11,5 @@ rendering.render_epoch_frame(
     preset=snakemake.params.preset,
     out_path=snakemake.output[0],
     scale=snakemake.params.scale,
+    frame_range=snakemake.params.frame_range,
 )
