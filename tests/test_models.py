@@ -16,6 +16,8 @@ REFERENCE_COUNTS = {
     # CS231n's own checks count the vanilla D and the DC pair; G at noise 96 (its check uses 4: 1,858,320).
     "cs231n-mlp": {"generator": 1_952_528, "discriminator": 267_009},
     "cs231n-dc": {"generator": 6_675_009, "discriminator": 1_102_721},
+    "cs231n-tf-mlp": {"generator": 1_952_528, "discriminator": 267_009},
+    "cs231n-tf-dc": {"generator": 6_675_009, "discriminator": 1_102_721},
     "tf-basic-gan": {"generator": 114_064, "discriminator": 100_609},
     # PyTorch-GAN's dcgan.py / lsgan.py at 32 px, summed from their layer lists (lsgan: no first BatchNorm2d).
     "pytorch-dcgan": {"generator": 1_049_985, "discriminator": 98_113},
@@ -114,27 +116,92 @@ def test_tf_dcgan_uses_keras_defaults():
     assert all(m.bias is None for m in generator.modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d)))
 
 
+def assert_glorot_uniform(weight: torch.Tensor) -> None:
+    """Drawn from U(-b, b), b = sqrt(6 / (fan_in + fan_out)): inside the bound, with the uniform's spread b / sqrt 3."""
+    weight = weight.detach()
+    fan_in, fan_out = weight.shape[1] * weight[0, 0].numel(), weight.shape[0] * weight[0, 0].numel()
+    bound = math.sqrt(6 / (fan_in + fan_out))
+    assert float(weight.abs().max()) <= bound
+    assert float(weight.std()) == pytest.approx(bound / math.sqrt(3), rel=0.1)
+
+
 def test_cs231n_dcgan_initializes_linear_and_transposed_convolutions_xavier_uniform():
     nets = models.build("cs231n-dc", 96)
     for net in nets.values():
         for module in net.modules():
             if isinstance(module, nn.Linear | nn.ConvTranspose2d):
-                weight = module.weight.detach()
-                fan_in, fan_out = weight.shape[1] * weight[0, 0].numel(), weight.shape[0] * weight[0, 0].numel()
-                bound = math.sqrt(6 / (fan_in + fan_out))
-                assert float(weight.abs().max()) <= bound
-                assert float(weight.std()) == pytest.approx(bound / math.sqrt(3), rel=0.1)
+                assert_glorot_uniform(module.weight)
     slopes = {m.negative_slope for m in nets["discriminator"].modules() if isinstance(m, nn.LeakyReLU)}
     assert slopes == {0.01}
 
 
-def test_tf_basic_gan_uses_the_references_init():
+def keras_weight_count(net: nn.Module) -> int:
+    """What the TF notebook prints, np.sum([np.prod(p.shape) for p in model.weights]): Keras' weights include
+    BatchNormalization's moving mean and variance."""
+    moving = sum(
+        m.running_mean.numel() + m.running_var.numel()
+        for m in net.modules()
+        if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)
+    )
+    return sum(p.numel() for p in net.parameters()) + moving
+
+
+def test_cs231n_tf_edition_counts_what_its_notebook_prints():
+    """Its checks build the generators with noise_dim 4: test_generator(true_count=1858320) and 6595521 for the DC
+    generator (moving statistics included); the discriminators 267009 and 1102721."""
+    counts = {
+        architecture: {role: keras_weight_count(net) for role, net in models.build(architecture, 4).items()}
+        for architecture in ("cs231n-tf-mlp", "cs231n-tf-dc")
+    }
+    assert counts == {
+        "cs231n-tf-mlp": {"generator": 1_858_320, "discriminator": 267_009},
+        "cs231n-tf-dc": {"generator": 6_595_521, "discriminator": 1_102_721},
+    }
+
+
+def test_cs231n_tf_edition_initializes_every_layer_as_keras_does():
     torch.manual_seed(0)
-    generator = models.build("tf-basic-gan", 100)["generator"]
-    linears = [m for m in generator.modules() if isinstance(m, nn.Linear)]
-    for layer, fan_in in zip(linears, (100, 128), strict=True):
+    for architecture in ("cs231n-tf-mlp", "cs231n-tf-dc"):
+        for net in models.build(architecture, 96).values():
+            layers = [m for m in net.modules() if isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d)]
+            assert layers
+            for layer in layers:
+                assert_glorot_uniform(layer.weight)
+                assert float(layer.bias.detach().abs().max()) == 0.0
+
+
+def test_cs231n_tf_dcgan_batchnorm_runs_on_its_moving_statistics_in_training():
+    """run_a_gan calls G(noise) without training=True: Keras' BatchNormalization then normalizes by its moving mean
+    0 and variance 1 and never updates them, so in training a layer is gamma * x / sqrt(1 + 1e-3) + beta."""
+    torch.manual_seed(0)
+    generator = models.build("cs231n-tf-dc", 96)["generator"].train()
+    norms = [m for m in generator.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    assert len(norms) == 3 and all(m.eps == 1e-3 and m.momentum == 0.01 for m in norms)
+    first = norms[0]
+    with torch.no_grad():
+        first.weight.uniform_(0.5, 1.5)
+        first.bias.uniform_(-0.5, 0.5)
+    x = torch.randn(16, 1024) * 3 + 2
+    torch.testing.assert_close(first(x), first.weight * x / math.sqrt(1 + 1e-3) + first.bias)
+    generator(torch.rand(16, 96) * 2 - 1).sum().backward()
+    assert all(float(m.running_mean.abs().max()) == 0 and bool((m.running_var == 1).all()) for m in norms)
+    assert all(m.weight.grad is not None for m in norms)  # gamma and beta still learn
+    torch_norms = [m for m in models.build("cs231n-dc", 96)["generator"].modules() if isinstance(m, nn.BatchNorm1d)]
+    assert torch_norms[0](x).mean().abs() < 1e-3  # the PyTorch edition normalizes by the batch's statistics
+
+
+def test_tf_basic_gan_initializes_like_xavier_initializer_with_zero_biases():
+    """The text's tf.contrib.layers.xavier_initializer() (uniform by default) and tf.constant_initializer(0): for
+    G's output layer a spread of 0.047, where N(0, 2 / fan_in) would give 0.125."""
+    torch.manual_seed(0)
+    linears = [
+        m for net in models.build("tf-basic-gan", 100).values() for m in net.modules() if isinstance(m, nn.Linear)
+    ]
+    assert [tuple(m.weight.shape) for m in linears] == [(128, 100), (784, 128), (128, 784), (1, 128)]
+    for layer in linears:
+        assert_glorot_uniform(layer.weight)
         assert float(layer.bias.detach().abs().max()) == 0.0
-        assert float(layer.weight.detach().std()) == pytest.approx(1 / math.sqrt(fan_in / 2), rel=0.05)
+    assert float(linears[1].weight.detach().std()) == pytest.approx(0.047, abs=0.002)
 
 
 @pytest.mark.parametrize("size,kernel,stride", [(28, 5, 2), (14, 5, 2), (7, 5, 1), (28, 3, 2), (14, 3, 2), (28, 3, 1)])

@@ -35,8 +35,9 @@ def test_one_step_changes_every_network(preset):
 
 
 def test_simultaneous_step_takes_both_gradients_before_either_update():
-    """The TF tutorial computes both losses on one forward pass: D's update must not see G's new weights."""
-    run = resolved_run("tf-dcgan")
+    """The TF tutorial computes both losses on one forward pass: D's update must not see G's new weights. Its noise
+    is tf.random.normal([BATCH_SIZE, noise_dim]): a short last batch of 4 real images still meets 6 fakes."""
+    run = resolved_run("tf-dcgan", batch_size=6)
     torch.manual_seed(0)
     nets = models.build(run["architecture"], run["latent_dim"])
     reference = {role: models.build(run["architecture"], run["latent_dim"]) for role in ("g", "d")}
@@ -50,7 +51,7 @@ def test_simultaneous_step_takes_both_gradients_before_either_update():
     # The same step by hand: gradients of both losses at the old weights, then Adam on each.
     torch.manual_seed(1)
     g, d = reference["g"]["generator"], reference["g"]["discriminator"]
-    fake = g(sampling.sample_noise(4, run, torch.device("cpu")))
+    fake = g(sampling.sample_noise(6, run, torch.device("cpu")))
     real_logits, fake_logits = d(real), d(fake)
     d_loss = losses.bce_discriminator_loss(real_logits, fake_logits, run["d_loss_scale"])
     d_grads = torch.autograd.grad(d_loss, list(d.parameters()))
@@ -61,9 +62,16 @@ def test_simultaneous_step_takes_both_gradients_before_either_update():
         torch.testing.assert_close(ours, expected)
 
 
-def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_noise():
+@pytest.mark.parametrize(
+    "preset,batch_size,fakes,eps",
+    [
+        ("cs231n-torch-lsgan", 128, 6, 1e-8),  # GANs-PyTorch: as many fakes as real images, torch.optim.Adam
+        ("cs231n-lsgan", 8, 8, 1e-7),  # the TF edition: sample_noise(batch_size, ...) beside 6 real; Keras' Adam
+    ],
+)
+def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_noise(preset, batch_size, fakes, eps):
     """CS231n's order, replayed by hand from the same random state: the two updates must match exactly."""
-    run = resolved_run("cs231n-lsgan")
+    run = resolved_run(preset, batch_size=batch_size)
     torch.manual_seed(0)
     nets = models.build(run["architecture"], run["latent_dim"])
     manual = models.build(run["architecture"], run["latent_dim"])
@@ -75,12 +83,12 @@ def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_no
 
     torch.manual_seed(1)
     g, d = manual["generator"], manual["discriminator"]
-    adam = {role: torch.optim.Adam(manual[role].parameters(), lr=1e-3, betas=(0.5, 0.999)) for role in manual}
-    fake = g(torch.rand(6, 96) * 2 - 1).detach()
+    adam = {role: torch.optim.Adam(manual[role].parameters(), lr=1e-3, betas=(0.5, 0.999), eps=eps) for role in manual}
+    fake = g(torch.rand(fakes, 96) * 2 - 1).detach()
     (0.5 * (d(real) - 1).square().mean() + 0.5 * d(fake).square().mean()).backward()
     adam["discriminator"].step()
     adam["generator"].zero_grad()
-    (0.5 * (d(g(torch.rand(6, 96) * 2 - 1)) - 1).square().mean()).backward()  # fresh noise, updated D
+    (0.5 * (d(g(torch.rand(fakes, 96) * 2 - 1)) - 1).square().mean()).backward()  # fresh noise, updated D
     adam["generator"].step()
     for role in nets:
         for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
@@ -383,3 +391,19 @@ def test_a_batch_larger_than_the_data_is_refused_not_shrunk(tiny_train, tmp_path
     with pytest.raises(ValueError, match=r"run r: batch_size 128 exceeds the 96 training images of .*train\.pt"):
         train_tiny(run, tiny_train, tmp_path)
     assert not (tmp_path / "info.json").exists()
+
+
+def test_cs231n_tf_edition_visits_the_digits_in_file_order_every_epoch_and_keeps_the_short_batch():
+    """Its MNIST class shuffles an index array it never uses, and iterates range(0, N, B): the 60,000 digits in file
+    order every epoch, the last batch of 96 included. The PyTorch edition shuffles and drops that batch."""
+    rng = torch.Generator().manual_seed(0)
+    tf_edition, torch_edition = resolved_run("cs231n-gan"), resolved_run("cs231n-torch-gan")
+    assert [training.epoch_order(tf_edition, 5, rng).tolist() for _ in range(2)] == [[0, 1, 2, 3, 4]] * 2
+    first, second = (training.epoch_order(torch_edition, 50, rng) for _ in range(2))
+    assert sorted(first.tolist()) == list(range(50)) and not torch.equal(first, second)
+    assert (tf_edition["drop_last"], tf_edition["full_fake_batch"], tf_edition["adam_eps"]) == (False, True, 1e-7)
+    assert (torch_edition["drop_last"], torch_edition["full_fake_batch"], torch_edition["adam_eps"]) == (
+        True,
+        False,
+        1e-8,
+    )

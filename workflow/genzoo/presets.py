@@ -30,6 +30,8 @@ class Preset:
     d_loss_scale: float  # 0.5 averages the real and fake terms (PyTorch-GAN), 1.0 sums them (TF)
     n_fixed: int  # size of the fixed-noise batch rendered every epoch
     drop_last: bool = False  # skip the incomplete last batch of an epoch
+    full_fake_batch: bool = False  # batch_size fakes even beside the short last batch (TF's fixed noise shape)
+    shuffle: bool = True  # a fresh order every epoch; False: the data's own order, every epoch
     loss: str = "bce"  # GANs: "bce" (non-saturating), "least_squares" or "wasserstein_gp" (update_order "critic")
     n_critic: int = 1  # "critic" order: the generator is updated on every n_critic-th batch
     gp_weight: float = 0.0  # "critic" order: weight of the gradient penalty
@@ -57,22 +59,34 @@ PYTORCH_GAN = {  # eriklindernoren/PyTorch-GAN's shared argparse defaults and tr
     "d_loss_scale": 0.5,  # (real + fake) / 2
     "n_fixed": 25,
 }
-CS231N = {  # Stanford CS231n assignment 3, GANs-PyTorch: one data pipeline, noise, optimizer and loop for 3 GANs
+CS231N = {  # Stanford CS231n assignment 3: one noise, optimizer and loop for its 3 GANs, in both editions
     "kind": "gan",
-    "pixel_range": "tanh",  # the assignment's D sees 2 * (x - 0.5)
+    "pixel_range": "tanh",  # the assignment's D sees 2 * x - 1
     "latent_dim": 96,
     "noise": "uniform",
     "batch_size": 128,
     "lr_g": 1e-3,
     "lr_d": 1e-3,
     "betas": (0.5, 0.999),
-    "adam_eps": 1e-8,
     "update_order": "d_then_g",
     "d_loss_scale": 1.0,
     "n_fixed": 16,
+}
+CS231N_TF = CS231N | {  # Generative_Adversarial_Networks_TF.ipynb (2019-2020) and its cs231n/gan_tf.py
+    "adam_eps": 1e-7,  # tf.keras.optimizers.Adam's default
+    "full_fake_batch": True,  # sample_noise(batch_size, noise_size): 128 fakes beside the last 96 digits
+    # Its MNIST class shuffles an index array it never uses: every epoch is the 60,000 digits in file order.
+    "shuffle": False,
+}
+CS231N_TF_NOTE = (
+    "all 60,000 training digits in file order every epoch (its MNIST class never applies its shuffle), "
+    "the last batch of 96 kept; Keras defaults (Glorot-uniform kernels, zero biases, Adam eps 1e-7)"
+)
+CS231N_TORCH = CS231N | {  # GANs-PyTorch.ipynb
+    "adam_eps": 1e-8,
     "drop_last": True,
 }
-CS231N_NOTE = "the assignment trains on the first 50,000 MNIST training images (datasets: train_subset)"
+CS231N_TORCH_NOTE = "the PyTorch edition trains on the first 50,000 MNIST training images (datasets: train_subset)"
 KERAS = {  # TensorFlow 2 / Keras: Adam's defaults (beta_1 0.9, epsilon 1e-7)
     "latent_dim": 100,
     "noise": "normal",
@@ -129,6 +143,7 @@ PRESETS: dict[str, Preset] = {
             lr_g=1e-4,
             lr_d=1e-4,
             update_order="simultaneous",
+            full_fake_batch=True,  # tf.random.normal([BATCH_SIZE, noise_dim]): 256 fakes beside the last 96 digits
             notes=("Keras defaults: LeakyReLU 0.3, BatchNorm momentum 0.99 / eps 1e-3, glorot-uniform init",),
         ),
         preset(
@@ -193,36 +208,68 @@ PRESETS: dict[str, Preset] = {
             notes=("interpolation weight alpha ~ U(0, 1) per image",),
         ),
         preset(
-            CS231N,
+            CS231N_TF,
             "cs231n-gan",
-            "Stanford CS231n assignment 3, GANs-PyTorch (vanilla GAN)",
-            architecture="cs231n-mlp",
+            "Stanford CS231n assignment 3, TensorFlow edition (Generative_Adversarial_Networks_TF.ipynb): vanilla GAN",
+            architecture="cs231n-tf-mlp",
             epochs=10,
-            notes=(CS231N_NOTE,),
+            notes=(CS231N_TF_NOTE,),
         ),
         preset(
-            CS231N,
+            CS231N_TF,
             "cs231n-lsgan",
-            "Stanford CS231n assignment 3, GANs-PyTorch (least squares GAN)",
+            "Stanford CS231n assignment 3, TensorFlow edition (Generative_Adversarial_Networks_TF.ipynb): LSGAN",
+            architecture="cs231n-tf-mlp",
+            epochs=10,
+            loss="least_squares",
+            d_loss_scale=0.5,  # ls_discriminator_loss: 0.5 * (E[(D(x) - 1)^2] + E[D(G(z))^2])
+            g_loss_scale=0.5,  # ls_generator_loss: 0.5 * E[(D(G(z)) - 1)^2]
+            notes=(CS231N_TF_NOTE,),
+        ),
+        preset(
+            CS231N_TF,
+            "cs231n-dcgan",
+            "Stanford CS231n assignment 3, TensorFlow edition (Generative_Adversarial_Networks_TF.ipynb): DCGAN",
+            architecture="cs231n-tf-dc",
+            epochs=5,
+            notes=(
+                CS231N_TF_NOTE,
+                "run_a_gan calls G(noise) without training=True: its BatchNorm layers use their moving statistics "
+                "(mean 0, variance 1, never updated) in training too, kept as in the reference",
+            ),
+        ),
+        preset(
+            CS231N_TORCH,
+            "cs231n-torch-gan",
+            "Stanford CS231n assignment 3, PyTorch edition (GANs-PyTorch.ipynb): vanilla GAN",
+            architecture="cs231n-mlp",
+            epochs=10,
+            notes=(CS231N_TORCH_NOTE,),
+        ),
+        preset(
+            CS231N_TORCH,
+            "cs231n-torch-lsgan",
+            "Stanford CS231n assignment 3, PyTorch edition (GANs-PyTorch.ipynb): least squares GAN",
             architecture="cs231n-mlp",
             epochs=10,
             loss="least_squares",
-            d_loss_scale=0.5,  # its ls_discriminator_loss: 0.5 * E[(D(x) - 1)^2] + 0.5 * E[D(G(z))^2]
-            g_loss_scale=0.5,  # its ls_generator_loss: 0.5 * E[(D(G(z)) - 1)^2]
-            notes=(CS231N_NOTE,),
+            d_loss_scale=0.5,
+            g_loss_scale=0.5,
+            notes=(CS231N_TORCH_NOTE,),
         ),
         preset(
-            CS231N,
-            "cs231n-dcgan",
-            "Stanford CS231n assignment 3, GANs-PyTorch (deep convolutional GAN)",
+            CS231N_TORCH,
+            "cs231n-torch-dcgan",
+            "Stanford CS231n assignment 3, PyTorch edition (GANs-PyTorch.ipynb): deep convolutional GAN",
             architecture="cs231n-dc",
             epochs=5,
-            notes=(CS231N_NOTE, "Xavier-uniform init of Linear and ConvTranspose2d weights; BatchNorm after ReLU"),
+            notes=(CS231N_TORCH_NOTE, "Xavier-uniform Linear and ConvTranspose2d weights; BatchNorm after ReLU"),
         ),
         preset(
             TF1,
             "tf-basic-gan",
-            "wiseodd/generative-models GAN/vanilla_gan/gan_tensorflow.py (TensorFlow 1)",
+            "TensorFlow 1 basic GAN (tf.get_variable with xavier_initializer, mb_size 128, Z_dim 100), "
+            "the variant of wiseodd/generative-models GAN/vanilla_gan/gan_tensorflow.py",
             kind="gan",
             pixel_range="sigmoid",
             noise="uniform",
@@ -233,7 +280,7 @@ PRESETS: dict[str, Preset] = {
             lr_d=1e-3,
             update_order="d_then_g",
             n_fixed=16,
-            notes=("weights N(0, 1/sqrt(fan_in/2)) ('xavier_init'), zero biases; TF1 Adam defaults",),
+            notes=("Glorot-uniform weights (xavier_initializer), zero biases (constant_initializer(0)); TF1's Adam",),
         ),
     ]
 }

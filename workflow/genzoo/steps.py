@@ -29,6 +29,12 @@ def discriminator_loss(run: dict, real_logits: torch.Tensor, fake_logits: torch.
     return losses.GAN_LOSSES[run["loss"]][1](real_logits.float(), fake_logits.float(), run["d_loss_scale"])
 
 
+def fake_count(run: dict, real: torch.Tensor) -> int:
+    """How many fakes a step makes: as many as there are real images, or a full batch_size even for an epoch's
+    short last batch, where the reference draws its noise with a fixed [BATCH_SIZE, noise_dim] shape."""
+    return run["batch_size"] if run["full_fake_batch"] else real.shape[0]
+
+
 def conditions(run: dict, labels, n: int, device: torch.device) -> tuple[tuple, tuple]:
     """Extra arguments of the networks for real and for generated images: none, or (labels,) for a
     conditional preset, whose fakes get labels drawn uniformly, as cgan.py does."""
@@ -40,8 +46,8 @@ def conditions(run: dict, labels, n: int, device: torch.device) -> tuple[tuple, 
 def step_generator_first(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
     """PyTorch-GAN's order: update G on fresh fakes, then D on the same fakes, detached."""
     generator, discriminator = nets["generator"], nets["discriminator"]
-    noise = sampling.sample_noise(real.shape[0], run, device)
-    real_args, fake_args = conditions(run, labels, real.shape[0], device)
+    noise = sampling.sample_noise(fake_count(run, real), run, device)
+    real_args, fake_args = conditions(run, labels, len(noise), device)
     with autocast(run, device):
         fake = generator(noise, *fake_args)
         fake_logits = discriminator(fake, *fake_args)
@@ -59,7 +65,7 @@ def step_simultaneous(nets, optimizers, real, run, device, index=0, labels=None)
     """The TF tutorial's train_step: one forward pass, both gradients taken before either update."""
     generator, discriminator = nets["generator"], nets["discriminator"]
     with autocast(run, device):
-        fake = generator(sampling.sample_noise(real.shape[0], run, device))
+        fake = generator(sampling.sample_noise(fake_count(run, real), run, device))
         real_logits, fake_logits = discriminator(real), discriminator(fake)
     g_loss = generator_loss(run, fake_logits)
     d_loss = discriminator_loss(run, real_logits, fake_logits)
@@ -79,14 +85,14 @@ def step_discriminator_first(nets, optimizers, real, run, device, index=0, label
     """CS231n's and the TF1 GAN's order: update D on real and detached fakes, then G on fresh noise."""
     generator, discriminator = nets["generator"], nets["discriminator"]
     with torch.no_grad(), autocast(run, device):  # D's step needs no graph through G
-        fake = generator(sampling.sample_noise(real.shape[0], run, device))
+        fake = generator(sampling.sample_noise(fake_count(run, real), run, device))
     with autocast(run, device):
         real_logits, fake_logits = discriminator(real), discriminator(fake)
     d_loss = discriminator_loss(run, real_logits, fake_logits)
     descend(optimizers["discriminator"], d_loss)
 
     with autocast(run, device):
-        fake_logits = discriminator(generator(sampling.sample_noise(real.shape[0], run, device)))
+        fake_logits = discriminator(generator(sampling.sample_noise(fake_count(run, real), run, device)))
     g_loss = generator_loss(run, fake_logits)
     descend(optimizers["generator"], g_loss)
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
@@ -99,7 +105,7 @@ def step_discriminator_first_same_fake(
     same fakes (G runs once per step)."""
     generator, discriminator = nets["generator"], nets["discriminator"]
     with autocast(run, device):
-        fake = generator(sampling.sample_noise(real.shape[0], run, device))
+        fake = generator(sampling.sample_noise(fake_count(run, real), run, device))
         real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
     d_loss = discriminator_loss(run, real_logits, fake_logits)
     descend(optimizers["discriminator"], d_loss)

@@ -52,6 +52,11 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def epoch_order(run: dict, n: int, order_rng: torch.Generator) -> torch.Tensor:
+    """The order an epoch visits the n training images in: fresh from order_rng, or the data's own (shuffle off)."""
+    return torch.randperm(n, generator=order_rng) if run["shuffle"] else torch.arange(n)
+
+
 def run_epoch(
     step_fn, nets, optimizers, images, order, batch_size, batches, run, device, labels=None
 ) -> dict[str, torch.Tensor]:
@@ -198,7 +203,7 @@ def train_alone(
         started = time.time()
         for epoch in range(done + 1, run["epochs"] + 1):
             epoch_start = time.perf_counter()
-            order = torch.randperm(n, generator=order_rng).to(device)
+            order = epoch_order(run, n, order_rng).to(device)
             losses_per_step = run_epoch(
                 step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device, labels
             )

@@ -13,6 +13,8 @@ ARCHITECTURES = {  # name -> (module of this package, the function in it that bu
     "keras-vae": ("keras_vae", "build"),
     "cs231n-mlp": ("cs231n", "build_mlp"),
     "cs231n-dc": ("cs231n", "build_dc"),
+    "cs231n-tf-mlp": ("cs231n", "build_tf_mlp"),
+    "cs231n-tf-dc": ("cs231n", "build_tf_dc"),
     "tf-basic-gan": ("tf_basic_gan", "build"),
     "pytorch-dcgan": ("pytorch_dcgan", "build_dcgan"),
     "pytorch-lsgan": ("pytorch_dcgan", "build_lsgan"),

@@ -1,13 +1,22 @@
-"""The GANs of Stanford CS231n's GAN assignment (GANs-PyTorch): the MLP pair and the DCGAN pair."""
+"""The GANs of Stanford CS231n's GAN assignment: the MLP pair and the DCGAN pair, in its two editions.
+
+The layers are the same in both. The TensorFlow edition (Generative_Adversarial_Networks_TF.ipynb, cs231n/gan_tf.py)
+leaves every layer at Keras' defaults (Glorot-uniform kernels, zero biases, BatchNormalization with eps 1e-3), and
+its run_a_gan calls the generator as G(noise), without training=True, so its BatchNorm layers run on their moving
+statistics. The PyTorch edition (GANs-PyTorch.ipynb) uses PyTorch's defaults, Xavier-uniform for Linear and
+ConvTranspose2d weights of the DCGAN, and BatchNorm on batch statistics.
+"""
 
 import torch
 from torch import nn
+
+from .keras_layers import keras_batch_norm, keras_init_
 
 
 class MLPGenerator(nn.Module):
     """noise_dim -> 1024 ReLU -> 1024 ReLU -> 784 Tanh."""
 
-    def __init__(self, noise_dim: int = 96):
+    def __init__(self, noise_dim: int = 96, edition: str = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Linear(noise_dim, 1024),
@@ -17,6 +26,8 @@ class MLPGenerator(nn.Module):
             nn.Linear(1024, 784),
             nn.Tanh(),
         )
+        if edition == "tf":
+            keras_init_(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.model(z).view(z.shape[0], 1, 28, 28)
@@ -25,7 +36,7 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """784 -> 256 LeakyReLU(0.01) -> 256 LeakyReLU(0.01) -> 1 logit."""
 
-    def __init__(self):
+    def __init__(self, edition: str = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Flatten(),
@@ -35,40 +46,57 @@ class MLPDiscriminator(nn.Module):
             nn.LeakyReLU(0.01),
             nn.Linear(256, 1),
         )
+        if edition == "tf":
+            keras_init_(self)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
 
 
 def xavier_uniform_weights(module: nn.Module) -> None:
-    """The assignment's initialize_weights: Xavier-uniform for Linear and ConvTranspose2d weights only."""
+    """The PyTorch edition's initialize_weights: Xavier-uniform for Linear and ConvTranspose2d weights only."""
     if isinstance(module, nn.Linear | nn.ConvTranspose2d):
         nn.init.xavier_uniform_(module.weight)
+
+
+def initialize(module: nn.Module, edition: str) -> None:
+    """The DCGAN pair's initialization: Keras' defaults (tf), or initialize_weights over PyTorch's (torch)."""
+    if edition == "tf":
+        keras_init_(module)
+    else:
+        module.apply(xavier_uniform_weights)
+
+
+def batch_norm(num_features: int, dims: int, edition: str) -> nn.Module:
+    if edition == "tf":
+        return keras_batch_norm(num_features, dims, training=False)
+    return nn.BatchNorm1d(num_features) if dims == 1 else nn.BatchNorm2d(num_features)
 
 
 class DCGenerator(nn.Module):
     """FC 1024 ReLU BN -> FC 7*7*128 ReLU BN -> ConvT 64 (4, s2, p1) ReLU BN -> ConvT 1 (4, s2, p1) Tanh.
 
-    BatchNorm after the ReLU, as in the assignment.
+    BatchNorm after the ReLU, as in the assignment. A 4x4 stride-2 transposed convolution with padding 1 is
+    TensorFlow's 'same' one too (both keep pixels 1..14 of the full 16).
     """
 
-    def __init__(self, noise_dim: int = 96):
+    def __init__(self, noise_dim: int = 96, edition: str = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Linear(noise_dim, 1024),
             nn.ReLU(),
-            nn.BatchNorm1d(1024),
+            batch_norm(1024, 1, edition),
             nn.Linear(1024, 7 * 7 * 128),
             nn.ReLU(),
-            nn.BatchNorm1d(7 * 7 * 128),
+            batch_norm(7 * 7 * 128, 1, edition),
             nn.Unflatten(1, (128, 7, 7)),
             nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),
             nn.ReLU(),
-            nn.BatchNorm2d(64),
+            batch_norm(64, 2, edition),
             nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),
             nn.Tanh(),
         )
-        self.apply(xavier_uniform_weights)
+        initialize(self, edition)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.model(z)
@@ -77,7 +105,7 @@ class DCGenerator(nn.Module):
 class DCDiscriminator(nn.Module):
     """Conv 32 (5x5) LReLU MaxPool -> Conv 64 (5x5) LReLU MaxPool -> FC 1024 LReLU -> FC 1 (LeakyReLU 0.01)."""
 
-    def __init__(self):
+    def __init__(self, edition: str = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Conv2d(1, 32, 5),
@@ -91,15 +119,23 @@ class DCDiscriminator(nn.Module):
             nn.LeakyReLU(0.01),
             nn.Linear(1024, 1),
         )
-        self.apply(xavier_uniform_weights)
+        initialize(self, edition)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
 
 
-def build_mlp(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": MLPGenerator(latent_dim), "discriminator": MLPDiscriminator()}
+def build_mlp(latent_dim: int, edition: str = "torch") -> dict[str, nn.Module]:
+    return {"generator": MLPGenerator(latent_dim, edition), "discriminator": MLPDiscriminator(edition)}
 
 
-def build_dc(latent_dim: int) -> dict[str, nn.Module]:
-    return {"generator": DCGenerator(latent_dim), "discriminator": DCDiscriminator()}
+def build_dc(latent_dim: int, edition: str = "torch") -> dict[str, nn.Module]:
+    return {"generator": DCGenerator(latent_dim, edition), "discriminator": DCDiscriminator(edition)}
+
+
+def build_tf_mlp(latent_dim: int) -> dict[str, nn.Module]:
+    return build_mlp(latent_dim, "tf")
+
+
+def build_tf_dc(latent_dim: int) -> dict[str, nn.Module]:
+    return build_dc(latent_dim, "tf")

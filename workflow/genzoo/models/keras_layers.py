@@ -53,7 +53,28 @@ def keras_init_(module: nn.Module) -> None:
                 nn.init.zeros_(layer.bias)
 
 
-def keras_batch_norm(num_features: int, dims: int = 2) -> nn.Module:
-    """Keras BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01) and eps 1e-3."""
-    cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+class _UsesMovingStatistics:
+    """BatchNorm as Keras runs it when a model is called without training=True (learning phase 0, TF2's eager
+    default): normalized by the moving statistics in training too, which therefore never move from mean 0 and
+    variance 1, so the layer is a trainable scale and shift of x / sqrt(1 + eps)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+
+
+class MovingStatisticsBatchNorm1d(_UsesMovingStatistics, nn.BatchNorm1d):
+    pass
+
+
+class MovingStatisticsBatchNorm2d(_UsesMovingStatistics, nn.BatchNorm2d):
+    pass
+
+
+def keras_batch_norm(num_features: int, dims: int = 2, training: bool = True) -> nn.Module:
+    """Keras BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01) and eps 1e-3. training=False: as a
+    model called without training=True uses it, in training as well (see _UsesMovingStatistics)."""
+    if training:
+        cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+    else:
+        cls = MovingStatisticsBatchNorm1d if dims == 1 else MovingStatisticsBatchNorm2d
     return cls(num_features, eps=1e-3, momentum=0.01)

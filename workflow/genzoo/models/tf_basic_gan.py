@@ -1,16 +1,10 @@
-"""The basic TensorFlow 1 GAN (wiseodd/generative-models, GAN/vanilla_gan/gan_tensorflow.py)."""
-
-import math
+"""The basic TensorFlow 1 GAN: two one-hidden-layer MLPs whose variables are made with tf.get_variable(...,
+initializer=tf.contrib.layers.xavier_initializer()) and biases with tf.constant_initializer(0)."""
 
 import torch
 from torch import nn
 
-
-def reference_init(layer: nn.Linear) -> nn.Linear:
-    """The reference's xavier_init: N(0, 1 / sqrt(fan_in / 2)) weights, zero biases."""
-    nn.init.normal_(layer.weight, std=1.0 / math.sqrt(layer.in_features / 2.0))
-    nn.init.zeros_(layer.bias)
-    return layer
+from .keras_layers import keras_init_
 
 
 class BasicGenerator(nn.Module):
@@ -18,12 +12,9 @@ class BasicGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 100):
         super().__init__()
-        self.model = nn.Sequential(
-            reference_init(nn.Linear(latent_dim, 128)),
-            nn.ReLU(),
-            reference_init(nn.Linear(128, 784)),
-            nn.Sigmoid(),
-        )
+        self.model = nn.Sequential(nn.Linear(latent_dim, 128), nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid())
+        # xavier_initializer() is uniform by default, on +-sqrt(6 / (fan_in + fan_out)): Keras' glorot_uniform.
+        keras_init_(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.model(z).view(z.shape[0], 1, 28, 28)
@@ -34,12 +25,8 @@ class BasicDiscriminator(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.model = nn.Sequential(
-            nn.Flatten(),
-            reference_init(nn.Linear(784, 128)),
-            nn.ReLU(),
-            reference_init(nn.Linear(128, 1)),
-        )
+        self.model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 1))
+        keras_init_(self)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
