@@ -247,3 +247,23 @@ def test_a_key_set_twice_in_a_config_file_is_found_with_its_line(tmp_path):
     assert config.duplicate_keys(path) == []
     path.write_text('{\n\t"runs": {}\n}\n')  # JSON indented with tabs: Snakemake reads it, YAML does not
     assert config.duplicate_keys(path) == []
+
+
+def test_a_budget_in_steps_becomes_epochs_of_steps_per_epoch():
+    cfg = copy.deepcopy(GOOD)
+    name = next(iter(cfg["runs"]))
+    cfg["runs"][name] |= {"steps": 10_000, "steps_per_epoch": 100}
+    cfg["runs"][name].pop("epochs", None)
+    config.check_config(cfg)
+    run = config.resolve_run(cfg, name)
+    assert (run["epochs"], run["steps_per_epoch"]) == (100, 100)
+    for change, message in [
+        ({"steps_per_epoch": 300}, r"steps: 10000 is not a multiple of steps_per_epoch 300"),
+        ({"epochs": 5}, r"set epochs or steps, not both"),
+        ({"steps_per_epoch": None}, r"steps: a budget in steps needs steps_per_epoch"),
+    ]:
+        bad = copy.deepcopy(cfg)
+        bad["runs"][name] |= change
+        bad["runs"][name] = {key: value for key, value in bad["runs"][name].items() if value is not None}
+        with pytest.raises(config.ConfigError, match=rf"runs\.{name}.*{message}"):
+            config.check_config(bad)

@@ -22,7 +22,7 @@ RUN_SETTINGS = {"preset": "pytorch-gan", "epochs": 4, "batch_size": 8, "seed": 3
 
 
 def make_run(**changes) -> dict:
-    return resolved_run(**(RUN_SETTINGS | changes))
+    return resolved_run(**{key: value for key, value in (RUN_SETTINGS | changes).items() if value is not None})
 
 
 def outputs(root):
@@ -184,6 +184,21 @@ def test_raising_the_epochs_continues_to_the_files_of_a_straight_run(small_train
     # The 2-epoch run's last checkpoint is no checkpoint of a 4-epoch run: it stays behind in the resume folder.
     assert published(extended) == published(straight)
     assert sorted(p.name for p in (extended / "ckpt").iterdir()) == ["epoch_0003.pt", "epoch_0004.pt"]
+
+
+def test_a_run_counted_in_steps_goes_on_inside_a_pass_as_a_straight_run_does(small_train_path, tmp_path):
+    """Epochs of 5 steps over passes of 12 batches: the 2-epoch run stops 10 batches into the first pass, and the
+    longer one asked next must take batches 11 and 12 of that same order before a new pass, as a straight run does."""
+    straight = tmp_path / "straight"
+    train_in_process(small_train_path, straight, epochs=None, steps=20, steps_per_epoch=5)
+    extended = tmp_path / "extended"
+    train_in_process(small_train_path, extended, epochs=None, steps=10, steps_per_epoch=5)
+    as_snakemake_reruns(extended)
+    info = train_in_process(small_train_path, extended, epochs=None, steps=20, steps_per_epoch=5)
+    assert (info["run"]["epochs"], info["resumed_after_epoch"]) == (4, 2)
+    assert published(extended) == published(straight)
+    steps = (straight / "steps.csv").read_text().splitlines()
+    assert len(steps) == 1 + 20 and steps[-1].split(",")[:2] == ["4", "20"]  # epoch 4 ends at step 20
 
 
 def test_lowering_the_epochs_reuses_the_longer_runs_files_or_retrains_and_says_why(small_train_path, tmp_path, caplog):

@@ -1,6 +1,6 @@
 """Which files a run leaves: what training publishes, and what a longer run must hold to be reused."""
 
-from genzoo import schedule
+from genzoo import frames, schedule
 
 
 def test_checkpoint_epochs_always_include_the_last():
@@ -27,9 +27,9 @@ def test_a_2d_vae_also_leaves_its_manifold_of_every_epoch():
 def test_the_sqrt_frame_schedule_keeps_the_epochs_the_tensorflow_tutorials_gif_kept():
     """Its loop over image_at_epoch_0001..0050 keeps the i-th image where round(2 * sqrt(i)) grows (14 of them,
     the last at epoch 47), then appends the last image, epoch 50: 15 frames."""
-    assert schedule.sqrt_frame_epochs(50) == [1, 2, 3, 5, 7, 9, 12, 16, 20, 24, 29, 35, 41, 47, 50]
-    assert schedule.sqrt_frame_epochs(47)[-2:] == [41, 47]  # a kept last epoch is not drawn twice
-    assert len(schedule.sqrt_frame_epochs(2327)) == 97
+    assert frames.sqrt_frame_epochs(50) == [1, 2, 3, 5, 7, 9, 12, 16, 20, 24, 29, 35, 41, 47, 50]
+    assert frames.sqrt_frame_epochs(47)[-2:] == [41, 47]  # a kept last epoch is not drawn twice
+    assert len(frames.sqrt_frame_epochs(2327)) == 97
     render = {"max_frames": 2, "frame_schedule": "even"}
-    assert schedule.frame_epochs(3, render) == [2, 3]
-    assert schedule.frame_epochs(50, render | {"frame_schedule": "sqrt"}) == schedule.sqrt_frame_epochs(50)
+    assert frames.frame_epochs(3, render) == [2, 3]
+    assert frames.frame_epochs(50, render | {"frame_schedule": "sqrt"}) == frames.sqrt_frame_epochs(50)

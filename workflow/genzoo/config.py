@@ -8,6 +8,7 @@ from .presets import PRESETS
 
 RUN_OVERRIDES = (
     "epochs",
+    "steps_per_epoch",
     "batch_size",
     "lr_g",
     "lr_d",
@@ -96,6 +97,7 @@ def check_config(config: dict) -> None:
                     "which is also the name of another run; rename one of them"
                 )
         preset = PRESETS[run["preset"]]
+        check_step_budget(key, run, preset)
         if preset.kind == "vae" and "lr_d" in run:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")
         if preset.conditional and run.get("cuda_graph"):
@@ -107,6 +109,21 @@ def check_config(config: dict) -> None:
             )
 
 
+def check_step_budget(key: str, run: dict, preset) -> None:
+    if "steps" not in run:
+        return
+    if "epochs" in run:
+        raise ConfigError(f"{key}: set epochs or steps, not both (steps = epochs x steps_per_epoch)")
+    per_epoch = run.get("steps_per_epoch", preset.steps_per_epoch)
+    if per_epoch is None:
+        raise ConfigError(
+            f"{key}.steps: a budget in steps needs steps_per_epoch (how many steps an epoch is: samples, checkpoints "
+            f"and frames come per epoch); preset {preset.name!r} sets none"
+        )
+    if run["steps"] % per_epoch:
+        raise ConfigError(f"{key}.steps: {run['steps']} is not a multiple of steps_per_epoch {per_epoch}")
+
+
 def resolve_run(config: dict, name: str, seed: int | None = None) -> dict:
     """The run's full settings: its preset's defaults, overridden by what the run sets (and by seed, if given)."""
     run = config["runs"][name]
@@ -115,6 +132,8 @@ def resolve_run(config: dict, name: str, seed: int | None = None) -> dict:
     settings["betas"] = list(settings["betas"])
     settings |= RUN_DEFAULTS
     settings |= {key: run[key] for key in RUN_OVERRIDES if key in run}
+    if "steps" in run:
+        settings["epochs"] = run["steps"] // settings["steps_per_epoch"]
     if seed is not None:
         settings["seed"] = seed
     return {"name": name, "dataset": run["dataset"], "preset": preset.name, **settings}

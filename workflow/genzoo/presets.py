@@ -31,7 +31,10 @@ class Preset:
     n_fixed: int  # size of the fixed-noise batch rendered every epoch
     drop_last: bool = False  # skip the incomplete last batch of an epoch
     full_fake_batch: bool = False  # batch_size fakes even beside the short last batch (TF's fixed noise shape)
-    shuffle: bool = True  # a fresh order every epoch; False: the data's own order, every epoch
+    shuffle: bool = True  # a fresh order every pass over the data; False: the data's own order, every pass
+    # An epoch of this many optimizer steps, the data going on where the last one stopped (Keras' steps_per_epoch),
+    # for references counted in iterations; None: an epoch is one pass over the data.
+    steps_per_epoch: int | None = None
     loss: str = "bce"  # GANs: "bce" (non-saturating), "least_squares" or "wasserstein_gp" (update_order "critic")
     n_critic: int = 1  # "critic" order: the generator is updated on every n_critic-th batch
     gp_weight: float = 0.0  # "critic" order: weight of the gradient penalty
@@ -39,6 +42,10 @@ class Preset:
     image_size: int = 28  # side of the images the networks make and see; the data are resized to it
     conditional: bool = False  # the networks also take the class label (one sample-grid row per label)
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.full_fake_batch and self.update_order in ("critic", "vae"):
+            raise ValueError(f"preset {self.name}: update order {self.update_order!r} cannot make a full fake batch")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,11 +79,11 @@ CS231N = {  # Stanford CS231n assignment 3: one noise, optimizer and loop for it
     "d_loss_scale": 1.0,
     "n_fixed": 16,
 }
+CS231N = CS231N | {"shuffle": False}  # both editions visit the digits in file order, every epoch (see below)
 CS231N_TF = CS231N | {  # Generative_Adversarial_Networks_TF.ipynb (2019-2020) and its cs231n/gan_tf.py
     "adam_eps": 1e-7,  # tf.keras.optimizers.Adam's default
     "full_fake_batch": True,  # sample_noise(batch_size, noise_size): 128 fakes beside the last 96 digits
-    # Its MNIST class shuffles an index array it never uses: every epoch is the 60,000 digits in file order.
-    "shuffle": False,
+    # (Its MNIST class shuffles an index array it never uses: every epoch is the 60,000 digits in file order.)
 }
 CS231N_TF_NOTE = (
     "all 60,000 training digits in file order every epoch (its MNIST class never applies its shuffle), "
@@ -84,6 +91,8 @@ CS231N_TF_NOTE = (
 )
 CS231N_TORCH = CS231N | {  # GANs-PyTorch.ipynb
     "adam_eps": 1e-8,
+    # Its loop skips the short last batch (`if len(x) != batch_size: continue`); its ChunkSampler walks the
+    # digits in order.
     "drop_last": True,
 }
 CS231N_TORCH_NOTE = "the PyTorch edition trains on the first 50,000 MNIST training images (datasets: train_subset)"

@@ -54,7 +54,9 @@ def stretch_each(images: np.ndarray) -> np.ndarray:
 FRAME_RANGES = {"fixed": lambda images: images, "per_image": stretch_each}
 
 
-def render_sample_grid(samples_path: str, out_path: str, title: str, scale: int = 3, frame_range="fixed") -> None:
+def render_sample_grid(
+    samples_path: str, out_path: str, title: str, scale: int = 3, frame_range: str = "fixed"
+) -> None:
     samples = FRAME_RANGES[frame_range](np.load(samples_path))
     save_png(with_header(tile(samples), title, scale), out_path)
 
@@ -97,8 +99,10 @@ def manifold_gif(
     write_gif(frames, out_path, frame_ms, last_frame_ms)
 
 
-def frame_title(run: str, preset: str, epoch: int) -> str:
-    return f"{run} ({preset})  epoch {epoch}"
+def frame_title(run: str, preset: str, epoch: int, steps_per_epoch: int | None = None) -> str:
+    """Where the run was: its epoch, or, for a run counted in steps (steps_per_epoch set), its step."""
+    when = f"epoch {epoch}" if steps_per_epoch is None else f"step {epoch * steps_per_epoch:,}"
+    return f"{run} ({preset})  {when}"
 
 
 def manifold_title(run: str, epoch: int) -> str:
@@ -106,11 +110,18 @@ def manifold_title(run: str, epoch: int) -> str:
 
 
 def render_epoch_frame(
-    samples_dir: str, epoch: int, run: str, preset: str, out_path: str, scale: int, frame_range: str = "fixed"
+    samples_dir: str,
+    epoch: int,
+    run: str,
+    preset: str,
+    out_path: str,
+    scale: int,
+    frame_range: str = "fixed",
+    steps_per_epoch: int | None = None,
 ) -> None:
     """One epoch's fixed-noise samples as a titled grid: a frame of the run's GIF."""
     samples = str(Path(samples_dir) / sample_file(epoch))
-    render_sample_grid(samples, out_path, frame_title(run, preset, epoch), scale, frame_range)
+    render_sample_grid(samples, out_path, frame_title(run, preset, epoch, steps_per_epoch), scale, frame_range)
 
 
 def render_epoch_manifold(samples_dir: str, epoch: int, run: str, out_path: str, scale: int) -> None:

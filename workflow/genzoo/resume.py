@@ -212,7 +212,7 @@ def save_state(
     step: int,
     nets,
     optimizers,
-    order_rng,
+    cursor,
     fixed_noise,
     step_rows,
     epoch_rows,
@@ -231,7 +231,7 @@ def save_state(
         "optimizers": {name: optimizer.state_dict() for name, optimizer in optimizers.items()},
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "order_rng": order_rng.get_state(),
+        "data_cursor": cursor.state_dict(),
         "fixed_noise": fixed_noise.cpu(),
         "step_rows": step_rows,
         "epoch_rows": epoch_rows,
@@ -239,7 +239,7 @@ def save_state(
     files.save_torch(resume_dir / STATE_FILE, state)
 
 
-def restore(state: dict, nets, optimizers, order_rng) -> torch.Tensor:
+def restore(state: dict, nets, optimizers, cursor) -> torch.Tensor:
     """Puts the saved state back in place; returns the run's fixed noise (on the CPU)."""
     for role, net in nets.items():
         net.load_state_dict(state["nets"][role])
@@ -248,7 +248,7 @@ def restore(state: dict, nets, optimizers, order_rng) -> torch.Tensor:
     torch.set_rng_state(state["torch_rng"])
     if state["cuda_rng"]:
         torch.cuda.set_rng_state_all(state["cuda_rng"])
-    order_rng.set_state(state["order_rng"])
+    cursor.load_state_dict(state["data_cursor"])
     return state["fixed_noise"]
 
 

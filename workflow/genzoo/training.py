@@ -53,20 +53,53 @@ def format_duration(seconds: float) -> str:
 
 
 def epoch_order(run: dict, n: int, order_rng: torch.Generator) -> torch.Tensor:
-    """The order an epoch visits the n training images in: fresh from order_rng, or the data's own (shuffle off)."""
+    """The order a pass visits the n training images in: fresh from order_rng, or the data's own (shuffle off)."""
     return torch.randperm(n, generator=order_rng) if run["shuffle"] else torch.arange(n)
 
 
+class DataCursor:
+    """Where the next batch comes from: passes over the n training images, each in its own order, cut into batches
+    of batch_size (a short last one kept unless drop_last). An epoch takes the next batches_per_epoch batches: a
+    whole pass, or, with steps_per_epoch, as many as that asks, going on from where the last epoch stopped."""
+
+    def __init__(self, run: dict, n: int, device: torch.device):
+        self.run, self.n, self.device = run, n, device
+        self.rng = torch.Generator().manual_seed(run["seed"] + 1)  # its own, so model code cannot shift the order
+        self.batches_per_pass = n // run["batch_size"] if run["drop_last"] else math.ceil(n / run["batch_size"])
+        self.batches_per_epoch = run["steps_per_epoch"] or self.batches_per_pass
+        self.order, self.position = None, self.batches_per_pass  # no pass begun
+
+    def next_batch(self) -> tuple[torch.Tensor, int]:
+        """The indices of the next batch, and its index within its pass."""
+        if self.position == self.batches_per_pass:
+            self.order, self.position = epoch_order(self.run, self.n, self.rng).to(self.device), 0
+        size = self.run["batch_size"]
+        chosen = self.order[self.position * size : (self.position + 1) * size]
+        self.position += 1
+        return chosen, self.position - 1
+
+    def state_dict(self) -> dict:
+        finished = self.position == self.batches_per_pass  # the next batch begins a pass: no order to keep
+        return {"rng": self.rng.get_state(), "order": None if finished else self.order.cpu(), "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.set_state(state["rng"])
+        self.position = state["position"]
+        self.order = None if state["order"] is None else state["order"].to(self.device)
+
+
 def run_epoch(
-    step_fn, nets, optimizers, images, order, batch_size, batches, run, device, labels=None
-) -> dict[str, torch.Tensor]:
-    """One pass over the shuffled images (and their labels, for a conditional preset); each loss per step."""
-    losses = []
-    for index in range(batches):
-        chosen = order[index * batch_size : (index + 1) * batch_size]
+    step_fn, nets, optimizers, images, cursor, run, device, labels=None
+) -> tuple[dict[str, torch.Tensor], int]:
+    """One epoch's batches from the cursor (with their labels, for a conditional preset): each step's losses, and
+    how many images the epoch saw."""
+    losses, seen = [], 0
+    for _ in range(cursor.batches_per_epoch):
+        chosen, index = cursor.next_batch()
         batch_labels = labels[chosen] if labels is not None else None
         losses.append(step_fn(nets, optimizers, images[chosen], run, device, index, labels=batch_labels))
-    return {key: torch.stack([row[key] for row in losses]).float().cpu() for key in losses[0]}
+        seen += len(chosen)
+    return {key: torch.stack([row[key] for row in losses]).float().cpu() for key in losses[0]}, seen
 
 
 def check_finite(run: dict, epoch: int, steps_before: int, losses_per_step: dict[str, torch.Tensor]) -> None:
@@ -161,18 +194,15 @@ def train_alone(
         nets = build_nets(run, device)
         optimizers = make_optimizers(run, nets)
         step_fn = steps.step_function(run, device)
-        # Own generators, so the fixed noise and the data order do not shift when model code draws more numbers.
+        # Its own generator, so the fixed noise does not shift when model code draws more numbers.
         fixed_noise = sampling.sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))
-        order_rng = torch.Generator().manual_seed(run["seed"] + 1)
-
         n, batch_size = images.shape[0], run["batch_size"]
-        batches_per_epoch = n // batch_size if run["drop_last"] else math.ceil(n / batch_size)
+        cursor = DataCursor(run, n, device)
         if batch_size > n:  # a smaller batch than asked for would train silently, and be recorded as asked
             raise ValueError(
                 f"run {run['name']}: batch_size {batch_size} exceeds the {n} training images of {train_path}; "
                 "lower the run's batch_size (or raise the dataset's train_subset)"
             )
-        images_seen = min(n, batches_per_epoch * batch_size)
         saved = set(checkpoint_epochs(run))
         log.info(
             "run %s: preset %s on %s (%s%s), %d images, batch %d, %d epochs, %d threads, parameters %s",
@@ -191,7 +221,7 @@ def train_alone(
         done, step, step_rows, epoch_rows, file_hashes = 0, 0, [], [], {}
         if state is not None:
             file_hashes = dict(state["files"])
-            fixed_noise = resume.restore(state, nets, optimizers, order_rng).to(device)
+            fixed_noise = resume.restore(state, nets, optimizers, cursor).to(device)
             done = min(state["epoch"], run["epochs"])  # a longer run's state: its first epochs are this run
             step_rows = [row for row in state["step_rows"] if row["epoch"] <= done]
             epoch_rows = [row for row in state["epoch_rows"] if row["epoch"] <= done]
@@ -203,13 +233,10 @@ def train_alone(
         started = time.time()
         for epoch in range(done + 1, run["epochs"] + 1):
             epoch_start = time.perf_counter()
-            order = epoch_order(run, n, order_rng).to(device)
-            losses_per_step = run_epoch(
-                step_fn, nets, optimizers, images, order, batch_size, batches_per_epoch, run, device, labels
-            )
+            losses_per_step, images_seen = run_epoch(step_fn, nets, optimizers, images, cursor, run, device, labels)
             check_finite(run, epoch, step, losses_per_step)
             step_rows += loss_rows(epoch, step, losses_per_step)
-            step += batches_per_epoch
+            step += cursor.batches_per_epoch
             file_hashes |= save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, resume_dir, epoch in saved)
             seconds = time.perf_counter() - epoch_start
             means = {key: float(values.mean()) for key, values in losses_per_step.items()}
@@ -224,7 +251,7 @@ def train_alone(
                 step,
                 nets,
                 optimizers,
-                order_rng,
+                cursor,
                 fixed_noise,
                 step_rows,
                 epoch_rows,
@@ -253,7 +280,8 @@ def train_alone(
             train_started=started,
             train_finished=finished,
             train_seconds=finished - started,
-            images_per_s=run["epochs"] * images_seen / sum(row["seconds"] for row in epoch_rows),
+            images_per_s=sum(row["images_per_s"] * row["seconds"] for row in epoch_rows)
+            / sum(row["seconds"] for row in epoch_rows),
         )
         files.write_json(info_path, info)
         log.info("run %s finished in %s", run["name"], format_duration(finished - started))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 # The Snakefile has put the shared package (workflow/genzoo) on sys.path.
 from genzoo import config as genzoo_config
-from genzoo import models, schedule
+from genzoo import frames, models, schedule
 from genzoo.codedeps import module_closure
 from snakemake.exceptions import WorkflowError
 
@@ -80,7 +80,7 @@ def gpus_for_run(wildcards):
 
 def frame_epochs(run):
     """The epochs a run's sample grid (and a VAE's manifold) is drawn for (render.frame_schedule)."""
-    return schedule.frame_epochs(RUNS[run]["epochs"], config["render"])
+    return frames.frame_epochs(RUNS[run]["epochs"], config["render"])
 
 
 def frame_tags(run):

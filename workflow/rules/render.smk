@@ -14,6 +14,7 @@ rule render_frame:
         preset=lambda wildcards: RUNS[wildcards.run]["preset"],
         scale=config["render"]["scale"],
         frame_range=config["render"]["frame_range"],
+        steps_per_epoch=lambda wildcards: RUNS[wildcards.run]["steps_per_epoch"],
     script:
         "../scripts/render_frame.py"
 

@@ -12,4 +12,5 @@ rendering.render_epoch_frame(
     out_path=snakemake.output[0],
     scale=snakemake.params.scale,
     frame_range=snakemake.params.frame_range,
+    steps_per_epoch=snakemake.params.steps_per_epoch,
 )

@@ -7,16 +7,21 @@ statistics. The PyTorch edition (GANs-PyTorch.ipynb) uses PyTorch's defaults, Xa
 ConvTranspose2d weights of the DCGAN, and BatchNorm on batch statistics.
 """
 
+from typing import Literal
+
 import torch
 from torch import nn
 
 from .keras_layers import keras_batch_norm, keras_init_
 
+Edition = Literal["tf", "torch"]
+EDITIONS = ("tf", "torch")
+
 
 class MLPGenerator(nn.Module):
     """noise_dim -> 1024 ReLU -> 1024 ReLU -> 784 Tanh."""
 
-    def __init__(self, noise_dim: int = 96, edition: str = "torch"):
+    def __init__(self, noise_dim: int = 96, edition: Edition = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Linear(noise_dim, 1024),
@@ -26,7 +31,7 @@ class MLPGenerator(nn.Module):
             nn.Linear(1024, 784),
             nn.Tanh(),
         )
-        if edition == "tf":
+        if edition == "tf":  # the PyTorch edition leaves the MLPs at PyTorch's defaults
             keras_init_(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -36,7 +41,7 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """784 -> 256 LeakyReLU(0.01) -> 256 LeakyReLU(0.01) -> 1 logit."""
 
-    def __init__(self, edition: str = "torch"):
+    def __init__(self, edition: Edition = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Flatten(),
@@ -46,7 +51,7 @@ class MLPDiscriminator(nn.Module):
             nn.LeakyReLU(0.01),
             nn.Linear(256, 1),
         )
-        if edition == "tf":
+        if edition == "tf":  # the PyTorch edition leaves the MLPs at PyTorch's defaults
             keras_init_(self)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -59,17 +64,20 @@ def xavier_uniform_weights(module: nn.Module) -> None:
         nn.init.xavier_uniform_(module.weight)
 
 
-def initialize(module: nn.Module, edition: str) -> None:
+def initialize(module: nn.Module, edition: Edition) -> None:
     """The DCGAN pair's initialization: Keras' defaults (tf), or initialize_weights over PyTorch's (torch)."""
+    assert edition in EDITIONS, edition
     if edition == "tf":
         keras_init_(module)
     else:
         module.apply(xavier_uniform_weights)
 
 
-def batch_norm(num_features: int, dims: int, edition: str) -> nn.Module:
+def batch_norm(num_features: int, dims: int, edition: Edition) -> nn.Module:
+    """Keras' layer as run_a_gan runs it, on its moving statistics (tf), or PyTorch's on batch statistics (torch)."""
+    assert edition in EDITIONS, edition
     if edition == "tf":
-        return keras_batch_norm(num_features, dims, training=False)
+        return keras_batch_norm(num_features, dims, moving_statistics=True)
     return nn.BatchNorm1d(num_features) if dims == 1 else nn.BatchNorm2d(num_features)
 
 
@@ -80,7 +88,7 @@ class DCGenerator(nn.Module):
     TensorFlow's 'same' one too (both keep pixels 1..14 of the full 16).
     """
 
-    def __init__(self, noise_dim: int = 96, edition: str = "torch"):
+    def __init__(self, noise_dim: int = 96, edition: Edition = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Linear(noise_dim, 1024),
@@ -105,7 +113,7 @@ class DCGenerator(nn.Module):
 class DCDiscriminator(nn.Module):
     """Conv 32 (5x5) LReLU MaxPool -> Conv 64 (5x5) LReLU MaxPool -> FC 1024 LReLU -> FC 1 (LeakyReLU 0.01)."""
 
-    def __init__(self, edition: str = "torch"):
+    def __init__(self, edition: Edition = "torch"):
         super().__init__()
         self.model = nn.Sequential(
             nn.Conv2d(1, 32, 5),
@@ -125,11 +133,11 @@ class DCDiscriminator(nn.Module):
         return self.model(images)
 
 
-def build_mlp(latent_dim: int, edition: str = "torch") -> dict[str, nn.Module]:
+def build_mlp(latent_dim: int, edition: Edition = "torch") -> dict[str, nn.Module]:
     return {"generator": MLPGenerator(latent_dim, edition), "discriminator": MLPDiscriminator(edition)}
 
 
-def build_dc(latent_dim: int, edition: str = "torch") -> dict[str, nn.Module]:
+def build_dc(latent_dim: int, edition: Edition = "torch") -> dict[str, nn.Module]:
     return {"generator": DCGenerator(latent_dim, edition), "discriminator": DCDiscriminator(edition)}
 
 

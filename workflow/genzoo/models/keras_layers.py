@@ -70,10 +70,10 @@ class MovingStatisticsBatchNorm2d(_UsesMovingStatistics, nn.BatchNorm2d):
     pass
 
 
-def keras_batch_norm(num_features: int, dims: int = 2, training: bool = True) -> nn.Module:
-    """Keras BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01) and eps 1e-3. training=False: as a
+def keras_batch_norm(num_features: int, dims: int = 2, moving_statistics: bool = False) -> nn.Module:
+    """Keras BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01) and eps 1e-3. moving_statistics: as a
     model called without training=True uses it, in training as well (see _UsesMovingStatistics)."""
-    if training:
+    if not moving_statistics:
         cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
     else:
         cls = MovingStatisticsBatchNorm1d if dims == 1 else MovingStatisticsBatchNorm2d
