@@ -169,7 +169,7 @@ def test_folder_mirrors_pass_the_schema_and_other_schemes_do_not(repo):
 def test_presets_reproduce_their_references():
     gan, dcgan, vae = (presets.PRESETS[n] for n in ("pytorch-gan", "tf-dcgan", "dlwp-vae"))
     assert (gan.lr_g, gan.betas, gan.batch_size, gan.latent_dim, gan.d_loss_scale) == (2e-4, (0.5, 0.999), 64, 100, 0.5)
-    assert (dcgan.lr_g, dcgan.betas, dcgan.adam_eps, dcgan.batch_size, dcgan.n_fixed) == (
+    assert (dcgan.lr_g, dcgan.betas, dcgan.optimizer_eps, dcgan.batch_size, dcgan.n_fixed) == (
         1e-4,
         (0.9, 0.999),
         1e-7,

@@ -26,6 +26,10 @@ REFERENCE_COUNTS = {
     "examples-dcgan": {"generator": 3_574_656, "discriminator": 2_763_520},
     # cgan.py at 32 px, summed from its layer lists (two 10 x 10 label embeddings included).
     "pytorch-cgan": {"generator": 1_757_412, "discriminator": 1_055_845},
+    # Deep Learning with Python, 1st ed.: the VAE's summary prints 550,629 in all (decoder 56,385); the GAN's
+    # generator 6,264,579 and discriminator 790,913 for the book's 3 channels (pinned below), here for MNIST's 1.
+    "dlwp1-vae": {"encoder": 494_244, "generator": 56_385},
+    "dlwp1-gan": {"generator": 6_239_489, "discriminator": 788_609},
 }
 # What each architecture is built with, read from the presets that use it (the registry is the one source).
 USES = {preset.architecture: preset for preset in PRESETS.values()}
@@ -133,6 +137,20 @@ def test_cs231n_dcgan_initializes_linear_and_transposed_convolutions_xavier_unif
                 assert_glorot_uniform(module.weight)
     slopes = {m.negative_slope for m in nets["discriminator"].modules() if isinstance(m, nn.LeakyReLU)}
     assert slopes == {0.01}
+
+
+def test_dlwp1_gan_counts_what_the_book_prints_for_three_channels():
+    from genzoo.models import dlwp1_gan
+
+    nets = dlwp1_gan.build(32, channels=3)
+    assert {role: models.count_parameters(net) for role, net in nets.items()} == {
+        "generator": 6_264_579,
+        "discriminator": 790_913,
+    }
+    images = nets["generator"](torch.randn(2, 32))
+    assert images.shape == (2, 3, 32, 32) and nets["discriminator"](images).shape == (2, 1)
+    slopes = {m.negative_slope for net in nets.values() for m in net.modules() if isinstance(m, nn.LeakyReLU)}
+    assert slopes == {0.3}  # keras.layers.LeakyReLU()'s default alpha
 
 
 def keras_weight_count(net: nn.Module) -> int:

@@ -57,7 +57,7 @@ def test_simultaneous_step_takes_both_gradients_before_either_update():
     d_grads = torch.autograd.grad(d_loss, list(d.parameters()))
     for param, grad in zip(d.parameters(), d_grads, strict=True):
         param.grad = grad
-    torch.optim.Adam(d.parameters(), lr=run["lr_d"], betas=tuple(run["betas"]), eps=run["adam_eps"]).step()
+    torch.optim.Adam(d.parameters(), lr=run["lr_d"], betas=tuple(run["betas"]), eps=run["optimizer_eps"]).step()
     for ours, expected in zip(nets["discriminator"].parameters(), d.parameters(), strict=True):
         torch.testing.assert_close(ours, expected)
 
@@ -236,9 +236,13 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("preset", ["pytorch-gan", "dlwp-vae"])
-def test_training_writes_every_output_and_repeats_bit_for_bit(preset, tiny_train, tmp_path):
-    run = resolved_run(preset, epochs=3, batch_size=32, checkpoint_every=2, seed=7)
+@pytest.mark.parametrize(
+    "preset,batch_size",
+    [("pytorch-gan", 32), ("dlwp-vae", 32), ("dlwp1-vae", 32), ("dlwp1-gan", 4)],  # the last: 7 s a step of 20
+)
+def test_training_writes_every_output_and_repeats_bit_for_bit(preset, batch_size, tiny_train, tmp_path):
+    # Three steps an epoch: a pass of the 96 images at batch 32, or steps_per_epoch.
+    run = resolved_run(preset, epochs=3, batch_size=batch_size, steps_per_epoch=3, checkpoint_every=2, seed=7)
     first, second = tmp_path / "first", tmp_path / "second"
     info = train_tiny(run, tiny_train, first)
     train_tiny(run, tiny_train, second)
@@ -366,9 +370,15 @@ def test_every_preset_trains_on_cuda_and_the_cpu_redraws_its_samples(preset, var
     from genzoo import evaluation
 
     precision, graph = variant.split("+")[0], variant.endswith("+graph")
-    if graph and (PRESETS[preset].conditional or PRESETS[preset].update_order == "critic"):
+    if graph and (
+        PRESETS[preset].conditional
+        or PRESETS[preset].update_order == "critic"
+        or PRESETS[preset].optimizer == "rmsprop"
+    ):
         pytest.skip(f"{preset} cannot replay a CUDA graph (the config check refuses it)")
-    run = resolved_run(preset, epochs=2, batch_size=32, device="cuda", precision=precision, cuda_graph=graph)
+    run = resolved_run(
+        preset, epochs=2, batch_size=32, steps_per_epoch=3, device="cuda", precision=precision, cuda_graph=graph
+    )
     info = train_tiny(run, tiny_train, tmp_path)
     assert info["device"] == "cuda"
     losses = pd.read_csv(tmp_path / "steps.csv").drop(columns=["epoch", "step"]).to_numpy(float)
@@ -398,8 +408,8 @@ def test_the_cs231n_editions_visit_the_digits_in_file_order_every_epoch():
     file order every epoch, the last batch of 96 kept. The PyTorch edition's ChunkSampler walks them in order too, and
     its loop skips the short batch. Other presets draw a fresh order every epoch."""
     tf_edition, torch_edition = resolved_run("cs231n-gan"), resolved_run("cs231n-torch-gan", batch_size=2)
-    assert (tf_edition["drop_last"], tf_edition["full_fake_batch"], tf_edition["adam_eps"]) == (False, True, 1e-7)
-    assert (torch_edition["drop_last"], torch_edition["full_fake_batch"], torch_edition["adam_eps"]) == (
+    assert (tf_edition["drop_last"], tf_edition["full_fake_batch"], tf_edition["optimizer_eps"]) == (False, True, 1e-7)
+    assert (torch_edition["drop_last"], torch_edition["full_fake_batch"], torch_edition["optimizer_eps"]) == (
         True,
         False,
         1e-8,
@@ -412,3 +422,84 @@ def test_the_cs231n_editions_visit_the_digits_in_file_order_every_epoch():
     assert visits[1] == [[0, 1], [2, 3], [0, 1], [2, 3]]
     first, second = visits[2][:3], visits[2][3:]
     assert sorted(sum(first, [])) == list(range(5)) and first != second
+
+
+def test_keras_stacked_step_replays_the_books_gan_loop():
+    """Deep Learning with Python's 8.5, by hand from the same random state: D on [generated, real] labelled 1 and 0
+    plus 0.05 * U(0, 1), then G on fresh noise through D toward 0; RMSprop (rho 0.9) with clipvalue 1."""
+    run = resolved_run("dlwp1-gan", batch_size=3) | {"latent_dim": 2}
+    torch.manual_seed(0)
+    nets = {"generator": torch.nn.Linear(2, 4), "discriminator": torch.nn.Linear(4, 1)}
+    manual = {role: torch.nn.Linear(net.in_features, net.out_features) for role, net in nets.items()}
+    for role, net in manual.items():
+        net.load_state_dict(nets[role].state_dict())
+    real = torch.rand(3, 4)
+    torch.manual_seed(1)
+    steps.step_keras_stacked(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
+
+    torch.manual_seed(1)
+    g, d = manual["generator"], manual["discriminator"]
+    rms = {
+        role: torch.optim.RMSprop(manual[role].parameters(), lr=lr, alpha=0.9, eps=1e-8)
+        for role, lr in (("generator", 4e-4), ("discriminator", 8e-4))
+    }
+    generated = g(torch.randn(3, 2)).detach()
+    labels = torch.cat([torch.ones(3, 1), torch.zeros(3, 1)]) + 0.05 * torch.rand(6, 1)
+    probability = torch.sigmoid(d(torch.cat([generated, real])))  # the book's sigmoid output and BCE
+    (-(labels * probability.log() + (1 - labels) * (1 - probability).log()).mean()).backward()
+    for param in d.parameters():
+        param.grad.clamp_(-1, 1)
+    rms["discriminator"].step()
+    g.zero_grad()
+    (-(1 - torch.sigmoid(d(g(torch.randn(3, 2))))).log().mean()).backward()  # misleading targets: 0
+    for param in g.parameters():
+        param.grad.clamp_(-1, 1)
+    rms["generator"].step()
+    for role in nets:
+        for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
+            torch.testing.assert_close(ours, expected)
+
+
+def test_keras_rmsprop_clips_each_gradient_element_and_decays_its_rate():
+    weight = torch.nn.Parameter(torch.zeros(2))
+    optimizer = training.KerasRMSprop([weight], lr=0.1, eps=1e-8, clip_value=1.0, decay=0.5)
+    square_average, expected = torch.zeros(2), torch.zeros(2)
+    for update, gradient in enumerate([torch.tensor([5.0, -0.2]), torch.tensor([-3.0, 0.4])]):
+        weight.grad = gradient.clone()
+        optimizer.step()
+        clipped = gradient.clamp(-1, 1)
+        square_average = 0.9 * square_average + 0.1 * clipped.square()
+        expected -= 0.1 / (1 + 0.5 * update) * clipped / (square_average.sqrt() + 1e-8)
+        torch.testing.assert_close(weight.detach(), expected)
+    resumed = training.KerasRMSprop([torch.nn.Parameter(torch.zeros(2))], lr=0.1, eps=1e-8, clip_value=1.0, decay=0.5)
+    resumed.load_state_dict(optimizer.state_dict())
+    assert resumed.param_groups[0]["updates"] == 2  # a resumed run decays on from where it stopped
+
+
+def test_the_first_editions_vae_loss_and_draw_are_the_books():
+    """xent: BCE averaged over every pixel; kl: -5e-4 * mean over latent dims, averaged over the batch; and the
+    draw z = mean + exp(log_var) * eps. Held-out scores take the true ELBO of those draws (std exp(log_var))."""
+    images = torch.tensor([[0.0, 1.0], [1.0, 1.0]]).view(2, 1, 1, 2)
+    reconstruction = torch.full_like(images, 0.5)
+    z_mean, z_log_var = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    total, bce, kl = losses.dlwp1_vae_loss(reconstruction, images, z_mean, z_log_var)
+    assert float(bce) == pytest.approx(math.log(2))
+    # Image 1: mean(1 + 0 - 1 - 1, 1 + 0 - 0 - 1) = -0.5; image 2: mean(1 + 1 - e, 0) = (2 - e) / 2.
+    assert float(kl) == pytest.approx(-5e-4 * (-0.5 + (2 - math.e) / 2) / 2)
+    assert float(total) == pytest.approx(float(bce) + float(kl))
+    epsilon = torch.ones(2, 2)
+    assert sampling.latent_sample(z_mean, z_log_var, epsilon, "variance")[1, 0] == pytest.approx(math.e)
+    assert sampling.latent_sample(z_mean, z_log_var, epsilon)[1, 0] == pytest.approx(math.exp(0.5))
+    assert float(sampling.posterior_log_variance(z_log_var, "variance")[1, 0]) == 2.0
+    run = resolved_run("dlwp1-vae")
+    assert (run["vae_loss"], run["vae_epsilon_scale"], run["optimizer"], run["batch_size"]) == (
+        "dlwp1", "variance", "rmsprop", 16,
+    )  # fmt: skip
+
+
+def test_the_manifold_puts_z0_along_the_columns_and_z1_down_the_rows_as_the_book():
+    latents = sampling.manifold_latents(3).view(3, 3, 2)
+    quantiles = latents[0, :, 0]
+    assert quantiles[0] < 0 < quantiles[2] and abs(float(quantiles[1])) < 1e-6
+    torch.testing.assert_close(latents[:, :, 0], quantiles.expand(3, 3))  # z0 = q_j in column j
+    torch.testing.assert_close(latents[:, :, 1], quantiles[:, None].expand(3, 3))  # z1 = q_i in row i

@@ -102,6 +102,11 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")
         if preset.conditional and run.get("cuda_graph"):
             raise ConfigError(f"{key}.cuda_graph: conditional preset {preset.name!r} cannot replay a CUDA graph yet")
+        if preset.optimizer == "rmsprop" and run.get("cuda_graph"):
+            raise ConfigError(
+                f"{key}.cuda_graph: preset {preset.name!r} decays its learning rate every step (Keras' RMSprop), which "
+                "one captured CUDA graph cannot replay; set cuda_graph: false"
+            )
         if preset.update_order == "critic" and run.get("cuda_graph"):
             raise ConfigError(
                 f"{key}.cuda_graph: preset {preset.name!r} updates its generator on every {preset.n_critic}th batch "

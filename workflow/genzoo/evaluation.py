@@ -54,14 +54,16 @@ def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torc
 @torch.no_grad()
 def vae_test_scores(encoder: nn.Module, decoder: nn.Module, test_images: torch.Tensor, run: dict, seed: int) -> dict:
     """Held-out ELBO (nats per image, one seeded latent sample each, as in training), its two terms, and the
-    mean squared pixel error of that same reconstruction."""
+    mean squared pixel error of that same reconstruction. The ELBO is the true one of the draws the run makes,
+    whatever loss it trained on, so VAEs of either edition compare."""
     rng = torch.Generator().manual_seed(seed)
     totals = {"elbo": 0.0, "bce": 0.0, "kl": 0.0, "mse": 0.0}
     for batch in data.from_unit_range(test_images, run["pixel_range"]).split(BATCH):
         z_mean, z_log_var = encoder(batch)
-        z = sampling.latent_sample(z_mean, z_log_var, torch.randn(z_mean.shape, generator=rng))
+        log_variance = sampling.posterior_log_variance(z_log_var, run["vae_epsilon_scale"])
+        z = sampling.latent_sample(z_mean, log_variance, torch.randn(z_mean.shape, generator=rng))
         reconstruction = decoder(z)
-        loss, bce, kl = losses.vae_elbo_loss(reconstruction, batch, z_mean, z_log_var)
+        loss, bce, kl = losses.vae_elbo_loss(reconstruction, batch, z_mean, log_variance)
         share = len(batch) / len(test_images)
         totals["elbo"] -= float(loss) * share
         totals["bce"] += float(bce) * share

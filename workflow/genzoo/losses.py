@@ -27,6 +27,27 @@ def vae_elbo_loss(
     return recon_loss + kl, recon_loss, kl
 
 
+def bce_with_targets(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Keras' binary_crossentropy against any targets (noisy labels included), averaged, from logits: Keras takes
+    the sigmoid's output and clips it to [1e-7, 1 - 1e-7], so it stops at a loss of about 16.1 where this goes on."""
+    return F.binary_cross_entropy_with_logits(logits, targets)
+
+
+def dlwp1_vae_loss(
+    reconstruction: torch.Tensor, images: torch.Tensor, z_mean: torch.Tensor, z_log_var: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Deep Learning with Python's first-edition VAE loss, as its CustomVariationalLayer writes it: the BCE averaged
+    over every pixel of the batch, plus -5e-4 * mean over the latent dimensions of (1 + log_var - mean^2 -
+    exp(log_var)), averaged over the batch. In the 2nd edition's units (BCE summed over 784 pixels, KL summed over
+    the latent dimensions) that weighs the KL term 784 * 5e-4 * 2 / latent_dim: 0.39 of the 2nd edition's weight."""
+    recon_loss = F.binary_cross_entropy(reconstruction, images)
+    kl = (-5e-4 * torch.mean(1 + z_log_var - z_mean.square() - z_log_var.exp(), dim=-1)).mean()
+    return recon_loss + kl, recon_loss, kl
+
+
+VAE_LOSSES = {"summed": vae_elbo_loss, "dlwp1": dlwp1_vae_loss}
+
+
 def least_squares_generator_loss(fake_scores: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """LSGAN (Mao et al.): E[(D(G(z)) - 1)^2] on the raw scores, times scale (CS231n: 1/2; PyTorch-GAN: 1)."""
     return scale * (fake_scores - 1).square().mean()

@@ -24,9 +24,10 @@ class Preset:
     epochs: int
     lr_g: float
     lr_d: float | None
-    betas: tuple[float, float]
-    adam_eps: float
-    update_order: str  # a key of steps.STEPS: g_then_d, d_then_g, d_then_g_same_fake, simultaneous, critic, vae
+    betas: tuple[float, float]  # Adam's
+    optimizer_eps: float  # Adam's or RMSprop's epsilon
+    update_order: str  # a key of steps.STEPS: g_then_d, d_then_g, d_then_g_same_fake, simultaneous, critic,
+    # keras_stacked, vae
     d_loss_scale: float  # 0.5 averages the real and fake terms (PyTorch-GAN), 1.0 sums them (TF)
     n_fixed: int  # size of the fixed-noise batch rendered every epoch
     drop_last: bool = False  # skip the incomplete last batch of an epoch
@@ -41,6 +42,11 @@ class Preset:
     g_loss_scale: float = 1.0  # factor on the generator's loss (CS231n's least squares: 0.5)
     image_size: int = 28  # side of the images the networks make and see; the data are resized to it
     conditional: bool = False  # the networks also take the class label (one sample-grid row per label)
+    optimizer: str = "adam"  # or "rmsprop": Keras' (rho 0.9)
+    clip_value: float | None = None  # Keras' clipvalue: each gradient element clipped to [-c, c] before the update
+    lr_decay: float = 0.0  # Keras' decay: the learning rate at update t (from 0) is lr / (1 + decay * t)
+    vae_loss: str = "summed"  # "summed": per-image summed pixel BCE + KL (DLwP 2nd ed.); "dlwp1": see losses.py
+    vae_epsilon_scale: str = "std"  # z = mean + exp(log_var / 2) * eps; "variance": exp(log_var) (DLwP 1st ed.)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
@@ -61,7 +67,7 @@ PYTORCH_GAN = {  # eriklindernoren/PyTorch-GAN's shared argparse defaults and tr
     "lr_g": 2e-4,
     "lr_d": 2e-4,
     "betas": (0.5, 0.999),
-    "adam_eps": 1e-8,
+    "optimizer_eps": 1e-8,
     "update_order": "g_then_d",
     "d_loss_scale": 0.5,  # (real + fake) / 2
     "n_fixed": 25,
@@ -81,7 +87,7 @@ CS231N = {  # Stanford CS231n assignment 3: one noise, optimizer and loop for it
 }
 CS231N = CS231N | {"shuffle": False}  # both editions visit the digits in file order, every epoch (see below)
 CS231N_TF = CS231N | {  # Generative_Adversarial_Networks_TF.ipynb (2019-2020) and its cs231n/gan_tf.py
-    "adam_eps": 1e-7,  # tf.keras.optimizers.Adam's default
+    "optimizer_eps": 1e-7,  # tf.keras.optimizers.Adam's default
     "full_fake_batch": True,  # sample_noise(batch_size, noise_size): 128 fakes beside the last 96 digits
     # (Its MNIST class shuffles an index array it never uses: every epoch is the 60,000 digits in file order.)
 }
@@ -90,7 +96,7 @@ CS231N_TF_NOTE = (
     "the last batch of 96 kept; Keras defaults (Glorot-uniform kernels, zero biases, Adam eps 1e-7)"
 )
 CS231N_TORCH = CS231N | {  # GANs-PyTorch.ipynb
-    "adam_eps": 1e-8,
+    "optimizer_eps": 1e-8,
     # Its loop skips the short last batch (`if len(x) != batch_size: continue`); its ChunkSampler walks the
     # digits in order.
     "drop_last": True,
@@ -100,14 +106,14 @@ KERAS = {  # TensorFlow 2 / Keras: Adam's defaults (beta_1 0.9, epsilon 1e-7)
     "latent_dim": 100,
     "noise": "normal",
     "betas": (0.9, 0.999),
-    "adam_eps": 1e-7,
+    "optimizer_eps": 1e-7,
     "d_loss_scale": 1.0,  # real + fake
     "n_fixed": 16,
 }
 TF1 = {  # TensorFlow 1's AdamOptimizer defaults (epsilon 1e-8)
     "latent_dim": 100,
     "betas": (0.9, 0.999),
-    "adam_eps": 1e-8,
+    "optimizer_eps": 1e-8,
     "d_loss_scale": 1.0,
 }
 PYTORCH_EXAMPLES = {  # pytorch/examples' dcgan/main.py defaults
@@ -119,9 +125,16 @@ PYTORCH_EXAMPLES = {  # pytorch/examples' dcgan/main.py defaults
     "lr_g": 2e-4,
     "lr_d": 2e-4,
     "betas": (0.5, 0.999),
-    "adam_eps": 1e-8,
+    "optimizer_eps": 1e-8,
     "d_loss_scale": 1.0,  # errD_real + errD_fake
     "n_fixed": 64,
+}
+DLWP1 = {  # Deep Learning with Python, 1st edition (Keras 2.0.8): RMSprop with Keras 2.0.8's defaults
+    "optimizer": "rmsprop",
+    "optimizer_eps": 1e-8,  # Keras 2.0.8's RMSprop epsilon (1e-7 from Keras 2.1.3 on)
+    "betas": (0.9, 0.999),  # unused by RMSprop
+    "d_loss_scale": 1.0,
+    "n_fixed": 16,
 }
 RESIZED_32 = "MNIST resized to 32 pixels; scores see the samples resized back to 28"
 
@@ -169,6 +182,48 @@ PRESETS: dict[str, Preset] = {
             lr_d=None,
             update_order="vae",
             notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
+        ),
+        preset(
+            DLWP1,
+            "dlwp1-vae",
+            "Deep Learning with Python, 1st ed., section 8.4 (8.4-generating-images-with-vaes.ipynb)",
+            kind="vae",
+            pixel_range="sigmoid",
+            latent_dim=2,
+            noise="normal",
+            batch_size=16,
+            epochs=10,
+            lr_g=1e-3,  # optimizer='rmsprop': Keras' default rate
+            lr_d=None,
+            update_order="vae",
+            vae_loss="dlwp1",
+            vae_epsilon_scale="variance",  # z = z_mean + K.exp(z_log_var) * epsilon, kept as the book writes it
+            notes=(
+                "loss: mean pixel BCE - 5e-4 * mean(1 + log_var - mean^2 - exp(log_var))",
+                "z = mean + exp(log_var) * eps",
+            ),
+        ),
+        preset(
+            DLWP1,
+            "dlwp1-gan",
+            "Deep Learning with Python, 1st ed., section 8.5 (8.5-introduction-to-gans.ipynb)",
+            kind="gan",
+            # The book scales its real images to [0, 1] (x / 255) while its generator ends in tanh: kept.
+            pixel_range="sigmoid",
+            latent_dim=32,
+            noise="normal",
+            batch_size=20,
+            epochs=100,  # 10,000 iterations: 100 epochs of 100 steps, an image saved every 100 as in the book
+            steps_per_epoch=100,
+            lr_g=4e-4,  # the stacked gan model's RMSprop
+            lr_d=8e-4,
+            clip_value=1.0,
+            lr_decay=1e-8,
+            update_order="keras_stacked",
+            shuffle=False,  # x_train[start: stop], start wrapping to 0: the data in order
+            drop_last=True,  # start resets once fewer than batch_size images are left
+            image_size=32,
+            notes=("the book trains on CIFAR-10 frogs; here on the configured dataset, resized to 32 pixels",),
         ),
         preset(
             PYTORCH_GAN,

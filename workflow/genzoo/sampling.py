@@ -36,9 +36,18 @@ def cycled_labels(run: dict, n: int) -> torch.Tensor | None:
     return torch.arange(n) % data.NUM_CLASSES if run["conditional"] else None
 
 
-def latent_sample(z_mean: torch.Tensor, z_log_var: torch.Tensor, epsilon: torch.Tensor) -> torch.Tensor:
-    """The VAE's reparameterized draw z = mean + sigma * epsilon, epsilon ~ N(0, 1) of z_mean's shape."""
-    return z_mean + torch.exp(0.5 * z_log_var) * epsilon
+def latent_sample(
+    z_mean: torch.Tensor, z_log_var: torch.Tensor, epsilon: torch.Tensor, epsilon_scale: str = "std"
+) -> torch.Tensor:
+    """The VAE's reparameterized draw z = mean + sigma * epsilon, epsilon ~ N(0, 1) of z_mean's shape, sigma =
+    exp(log_var / 2); epsilon_scale "variance": exp(log_var), as Deep Learning with Python's first edition writes."""
+    return z_mean + torch.exp(posterior_log_variance(z_log_var, epsilon_scale) / 2) * epsilon
+
+
+def posterior_log_variance(z_log_var: torch.Tensor, epsilon_scale: str) -> torch.Tensor:
+    """The log-variance of the draws latent_sample makes from the encoder's z_log_var: itself, or twice it when
+    epsilon is scaled by exp(z_log_var), which is then a standard deviation."""
+    return z_log_var if epsilon_scale == "std" else 2 * z_log_var
 
 
 @torch.no_grad()
@@ -59,7 +68,9 @@ def to_uint8(images: torch.Tensor, pixel_range: str):
 
 
 def manifold_latents(size: int = MANIFOLD_SIZE) -> torch.Tensor:
-    """Latent points on the normal quantiles Phi^-1(linspace(0.05, 0.95)); row i holds z0 = q_i."""
+    """Latent points on the normal quantiles q = Phi^-1(linspace(0.05, 0.95)), row by row: the cell in row i and
+    column j is z = (q_j, q_i), as the book's loop `for i, yi in ...: for j, xi in ...: z_sample = [[xi, yi]]` fills
+    figure[i, j]: z0 grows to the right, z1 downwards."""
     quantiles = torch.special.ndtri(torch.linspace(0.05, 0.95, size, dtype=torch.float64)).float()
     rows, cols = torch.meshgrid(quantiles, quantiles, indexing="ij")
-    return torch.stack([rows.flatten(), cols.flatten()], dim=1)
+    return torch.stack([cols.flatten(), rows.flatten()], dim=1)

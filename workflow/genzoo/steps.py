@@ -143,14 +143,36 @@ def step_critic(nets, optimizers, real, run, device, index=0, labels=None) -> di
     return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "gradient_penalty": penalty.detach()}
 
 
+def step_keras_stacked(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
+    """Deep Learning with Python's GAN loop (1st ed., 8.5): D trains on generated and real images in one batch,
+    labelled 1 (generated) and 0 (real) plus 0.05 * U(0, 1) label noise; then G trains through D (frozen, its
+    dropout on, as in gan.train_on_batch) on fresh noise toward the label 0, 'real'. D's logit says 'generated'."""
+    generator, discriminator = nets["generator"], nets["discriminator"]
+    n = fake_count(run, real)
+    with torch.no_grad(), autocast(run, device):  # generator.predict: no graph through G
+        fake = generator(sampling.sample_noise(n, run, device))
+    targets = torch.cat([torch.ones(n, 1, device=device), torch.zeros(real.shape[0], 1, device=device)])
+    targets += 0.05 * torch.rand(targets.shape, device=device)
+    with autocast(run, device):
+        logits = discriminator(torch.cat([fake.to(real.dtype), real]))
+    d_loss = losses.bce_with_targets(logits.float(), targets)
+    descend(optimizers["discriminator"], d_loss)
+
+    with autocast(run, device):
+        fake_logits = discriminator(generator(sampling.sample_noise(n, run, device))).float()
+    g_loss = losses.bce_with_targets(fake_logits, torch.zeros_like(fake_logits))
+    descend(optimizers["generator"], g_loss)
+    return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach()}
+
+
 def step_vae(nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
     with autocast(run, device):
         z_mean, z_log_var = (t.float() for t in nets["encoder"](real))
-    z = sampling.latent_sample(z_mean, z_log_var, torch.randn_like(z_mean))
+    z = sampling.latent_sample(z_mean, z_log_var, torch.randn_like(z_mean), run["vae_epsilon_scale"])
     with autocast(run, device):
         reconstruction = nets["generator"](z).float()
     # Outside autocast: CUDA refuses binary_cross_entropy under it, and the ELBO sums in fp32.
-    loss, recon_loss, kl = losses.vae_elbo_loss(reconstruction, real, z_mean, z_log_var)
+    loss, recon_loss, kl = losses.VAE_LOSSES[run["vae_loss"]](reconstruction, real, z_mean, z_log_var)
     descend(optimizers["generator"], loss)
     return {"loss": loss.detach(), "reconstruction": recon_loss.detach(), "kl": kl.detach()}
 
@@ -161,6 +183,7 @@ STEPS = {
     "d_then_g_same_fake": step_discriminator_first_same_fake,
     "simultaneous": step_simultaneous,
     "critic": step_critic,
+    "keras_stacked": step_keras_stacked,
     "vae": step_vae,
 }
 

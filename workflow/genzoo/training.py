@@ -27,23 +27,50 @@ def build_nets(run: dict, device: torch.device, channels_last: bool | None = Non
     return nets
 
 
+class KerasRMSprop(torch.optim.RMSprop):
+    """RMSprop as Keras 2 runs it: rho 0.9, epsilon outside the square root (PyTorch's form too), every gradient
+    element clipped to [-clip_value, clip_value] first (clipvalue), and the rate lr / (1 + decay * t) at the update
+    that follows t others (decay). The update count is kept in the state, so a resumed run decays on."""
+
+    def __init__(self, params, lr: float, eps: float, clip_value: float | None, decay: float):
+        super().__init__(params, lr=lr, alpha=0.9, eps=eps)
+        self.clip_value, self.decay = clip_value, decay
+        for group in self.param_groups:
+            group.setdefault("initial_lr", lr)
+            group.setdefault("updates", 0)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            if self.clip_value is not None:
+                for param in group["params"]:
+                    if param.grad is not None:
+                        param.grad.clamp_(-self.clip_value, self.clip_value)
+            group["lr"] = group["initial_lr"] / (1 + self.decay * group["updates"])
+            group["updates"] += 1
+        return super().step(closure)
+
+
 def make_optimizers(
     run: dict, nets: dict[str, torch.nn.Module], fused: bool | None = True
 ) -> dict[str, torch.optim.Optimizer]:
-    """Adam per network. fused: one pass over each parameter's four tensors instead of several (the MLP
-    presets spend a quarter of their CPU step in the unfused one); None leaves torch's default."""
+    """The preset's optimizer per network: Adam (fused: one pass over each parameter's four tensors instead of
+    several; the MLP presets spend a quarter of their CPU step in the unfused one; None leaves torch's default),
+    or Keras' RMSprop."""
 
     device = next(nets["generator"].parameters()).device
     capturable = bool(fused) and steps.uses_cuda_graph(run, device)  # step counts on the GPU, updated inside the graph
 
-    def adam(parameters, lr):
-        betas, eps = tuple(run["betas"]), run["adam_eps"]
+    def optimizer(parameters, lr):
+        if run["optimizer"] == "rmsprop":
+            return KerasRMSprop(parameters, lr, run["optimizer_eps"], run["clip_value"], run["lr_decay"])
+        betas, eps = tuple(run["betas"]), run["optimizer_eps"]
         return torch.optim.Adam(parameters, lr=lr, betas=betas, eps=eps, fused=fused, capturable=capturable)
 
     generator_params = [p for role in ("encoder", "generator") if role in nets for p in nets[role].parameters()]
-    optimizers = {"generator": adam(generator_params, run["lr_g"])}
+    optimizers = {"generator": optimizer(generator_params, run["lr_g"])}
     if "discriminator" in nets:
-        optimizers["discriminator"] = adam(nets["discriminator"].parameters(), run["lr_d"])
+        optimizers["discriminator"] = optimizer(nets["discriminator"].parameters(), run["lr_d"])
     return optimizers
 
 

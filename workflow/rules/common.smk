@@ -99,6 +99,7 @@ def generator_spec(wildcards):
         "pixel_range",
         "image_size",
         "conditional",
+        "vae_epsilon_scale",
         "n_fixed",
         "epochs",
         "checkpoint_every",

@@ -20,6 +20,8 @@ ARCHITECTURES = {  # name -> (module of this package, the function in it that bu
     "pytorch-lsgan": ("pytorch_dcgan", "build_lsgan"),
     "examples-dcgan": ("examples_dcgan", "build"),
     "pytorch-cgan": ("pytorch_cgan", "build"),
+    "dlwp1-vae": ("dlwp1_vae", "build"),
+    "dlwp1-gan": ("dlwp1_gan", "build"),
 }
 
 

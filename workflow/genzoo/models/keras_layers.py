@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+KERAS_LEAKY_SLOPE = 0.3  # keras.layers.LeakyReLU's default alpha, not PyTorch's 0.01
+
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TensorFlow's 'same' padding: the odd pixel goes after, not before."""

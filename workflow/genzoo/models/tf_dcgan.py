@@ -3,9 +3,7 @@
 import torch
 from torch import nn
 
-from .keras_layers import SameConv2d, SameConvTranspose2d, keras_batch_norm, keras_init_
-
-KERAS_LEAKY_SLOPE = 0.3  # tf.keras.layers.LeakyReLU's default, not PyTorch's 0.01
+from .keras_layers import KERAS_LEAKY_SLOPE, SameConv2d, SameConvTranspose2d, keras_batch_norm, keras_init_
 
 
 class DCGANGenerator(nn.Module):
