@@ -25,6 +25,9 @@ from genzoo.scores import format_spread  # noqa: E402
 
 
 def steps_per_epoch(run: dict, images: int) -> int:
+    """The run's steps_per_epoch, or the batches of one pass over the images."""
+    if run.get("steps_per_epoch"):
+        return run["steps_per_epoch"]
     batches = images / run["batch_size"]
     return math.floor(batches) if run["drop_last"] else math.ceil(batches)
 

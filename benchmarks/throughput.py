@@ -93,15 +93,14 @@ def workflow_epoch(run: dict, images: torch.Tensor, labels, device: torch.device
     nets = training.build_nets(run, device, channels_last)
     optimizers = training.make_optimizers(run, nets)
     step_fn = steps.step_function(run, device)
-    n, batch = images.shape[0], run["batch_size"]
-    batches = n // batch if run["drop_last"] else math.ceil(n / batch)
-    order_rng = torch.Generator().manual_seed(run["seed"] + 1)
 
     def epoch(max_steps: int | None) -> int:
-        steps = batches if max_steps is None else min(batches, max_steps)
-        order = torch.randperm(n, generator=order_rng).to(device)
-        training.run_epoch(step_fn, nets, optimizers, images, order, batch, steps, run, device, labels)
-        return min(n, steps * batch)
+        """A pass over the images as the workflow trains it (or its first max_steps batches); the images it saw."""
+        cursor = training.DataCursor(run, images.shape[0], device)
+        cursor.batches_per_epoch = (
+            cursor.batches_per_pass if max_steps is None else min(cursor.batches_per_pass, max_steps)
+        )
+        return training.run_epoch(step_fn, nets, optimizers, images, cursor, run, device, labels)[1]
 
     return epoch
 

@@ -153,6 +153,7 @@ def test_real_data_configs_are_valid_and_score_on_the_whole_test_set(repo, name)
         )  # fmt: skip
     if name == "mnist.yaml":
         assert sorted(run["preset"] for run in cfg["runs"].values()) == sorted(presets.PRESETS)
+        assert cfg["runs"]["tf-dcgan"]["checkpoint_every"] == 15  # the tutorial's `if (epoch + 1) % 15 == 0`
 
 
 def test_folder_mirrors_pass_the_schema_and_other_schemes_do_not(repo):
