@@ -292,6 +292,25 @@ def test_capping_the_frames_redoes_only_the_gifs(finished, fresh):
     assert frames == sorted(f"run={run}, epoch={epoch:04d}" for run, epochs in drawn.items() for epoch in epochs)
 
 
+def rerun_reasons(workdir: Path, config: str) -> list[str]:
+    result = snakemake(workdir, "--dry-run", config=config)
+    assert result.returncode == 0, result.stderr
+    return re.findall(r"^\s+reason: (.*)$", result.stdout, re.MULTILINE)
+
+
+def test_a_rerun_names_the_setting_or_file_that_changed_and_jobs_list_only_data(finished):
+    config = write_config(finished, "lr.yaml", lambda c: c["runs"]["gan"].update(lr_g=0.001))
+    (train,) = [reason for reason in rerun_reasons(finished, config) if "lr_g" in reason]
+    assert "before: lr_g=0.0002 now: lr_g=0.001" in train
+    assert "update_order" not in train and len(train) < 200  # the one setting, not the run's whole dict
+    with edited(finished / "workflow" / "genzoo" / "training.py"):
+        reasons = rerun_reasons(finished, "config/tiny.yaml")
+        plan = snakemake(finished, "--dry-run").stdout
+    assert any(re.search(r"before: genzoo/training\.py=\w{12} now: genzoo/training\.py=\w{12}", r) for r in reasons)
+    inputs = re.findall(r"^\s+input: (.*)$", plan, re.MULTILINE)
+    assert inputs and not [line for line in inputs if ".py" in line]  # no package file listed as an input
+
+
 def test_drawing_frames_the_tutorials_way_redoes_only_the_pictures(finished):
     config = write_config(finished, "range.yaml", lambda c: c["render"].update(frame_range="per_image"))
     jobs = planned_jobs(finished, config)

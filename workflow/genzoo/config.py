@@ -1,10 +1,11 @@
 """Turns the validated config into resolved runs and target lists. Pure Python (no torch)."""
 
+import json
 from pathlib import Path
 
 import yaml
 
-from .presets import PRESETS
+from .presets import PRESETS, Preset
 
 RUN_OVERRIDES = (
     "epochs",
@@ -33,6 +34,20 @@ def schema_run_defaults(schema_path: Path = SCHEMA) -> dict:
 
 
 RUN_DEFAULTS = schema_run_defaults()
+# Every setting of a resolved run (resolve_run): what the train rule passes its script, one param each.
+RUN_KEYS = ("name", "dataset", "preset", *(key for key in Preset.__dataclass_fields__ if key not in ("name", "notes")))
+RUN_KEYS += tuple(key for key in RUN_DEFAULTS if key not in RUN_KEYS)
+
+
+def settings_from_params(params, name: str) -> dict:
+    """The settings a rule passed as params named <name>__<key>, each 'key=<JSON>' (see setting_params in
+    workflow/rules/common.smk), back as one dict."""
+    prefix = f"{name}__"
+    return {
+        key[len(prefix) :]: json.loads(value.partition("=")[2])
+        for key, value in params.items()
+        if key.startswith(prefix)
+    }
 
 
 def schema_errors(config: dict, schema_path: Path = SCHEMA) -> list[str]:

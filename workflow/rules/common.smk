@@ -1,3 +1,6 @@
+import functools
+import hashlib
+import json
 import math
 import re
 from pathlib import Path
@@ -30,21 +33,48 @@ wildcard_constraints:
     epoch=r"\d{4}",
 
 
+@functools.cache
+def file_fingerprint(path):
+    """'<file from the package on>=<start of its SHA-256>', e.g. 'genzoo/training.py=3fa2c1d0e4b5'."""
+    parts = Path(path).parts
+    name = "/".join(parts[len(parts) - 1 - parts[::-1].index("genzoo") :] if "genzoo" in parts else parts[-2:])
+    return f"{name}={hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
+
+
 def package_code(*modules):
-    """The package files a rule's script imports, directly or not: inputs, so editing them reruns the rule."""
-    return [SCRIPT_SETUP, *module_closure(*modules)]
+    """The package files a rule's script imports, directly or not, as params: one per file, valued by the file's
+    content hash. Editing one reruns the rule (Snakemake's params trigger, on by default), and the rerun's reason
+    names the file ('before: genzoo/training.py=3fa2c1d0e4b5 now: ...'), while the job lists its data alone."""
+    fingerprints = [file_fingerprint(path) for path in [SCRIPT_SETUP, *module_closure(*modules)]]
+    return {"code__" + re.sub(r"\W", "_", fingerprint.partition("=")[0]): fingerprint for fingerprint in fingerprints}
 
 
 def run_code(*modules):
-    """package_code of the modules plus the run's own architecture: a job that builds a run's networks depends on
-    that one model file, so editing another model, or adding one, reruns nothing of this run."""
-    return lambda wildcards: package_code(*modules, models.module_of(RUNS[wildcards.run]["architecture"]))
+    """package_code of the modules, plus one param for the run's own architecture (its module and what that
+    imports beyond the rest): a job that builds a run's networks depends on that one model file, so editing
+    another model, or adding one, reruns nothing of this run."""
+    shared = set(module_closure(*modules))
+
+    def architecture_code(wildcards):
+        own = module_closure(models.module_of(RUNS[wildcards.run]["architecture"]))
+        return " ".join(file_fingerprint(path) for path in own if path not in shared)
+
+    return package_code(*modules) | {"code__architecture": architecture_code}
+
+
+def setting_params(name, settings_of, keys):
+    """Settings as one param each, named <name>__<key> and valued 'key=<JSON>' (genzoo.config.settings_from_params
+    reads them back): Snakemake tells a changed param by its values alone, so a rerun's reason then reads
+    'before: lr_g=0.0002 now: lr_g=0.001' instead of two whole dicts. settings_of maps wildcards to the settings."""
+    return {
+        f"{name}__{key}": (lambda wildcards, key=key: f"{key}={json.dumps(settings_of(wildcards)[key])}")
+        for key in keys
+    }
 
 
 def section_settings(section):
-    """A config section as a param, in sorted key order: Snakemake compares params by their order too,
-    so reordering keys in a config file must not rerun jobs."""
-    return dict(sorted(config[section].items()))
+    """A config section as params (setting_params), named settings__<key>."""
+    return setting_params("settings", lambda wildcards: config[section], sorted(config[section]))
 
 
 def used_datasets():
@@ -87,24 +117,20 @@ def frame_tags(run):
     return [schedule.epoch_tag(epoch) for epoch in frame_epochs(run)]
 
 
-def generator_spec(wildcards):
-    """What rebuilding and sampling a run's generator needs, and nothing else."""
-    run = RUNS[wildcards.run]
-    keys = (
-        "name",
-        "kind",
-        "architecture",
-        "latent_dim",
-        "noise",
-        "pixel_range",
-        "image_size",
-        "conditional",
-        "vae_epsilon_scale",
-        "n_fixed",
-        "epochs",
-        "checkpoint_every",
-    )
-    return {key: run[key] for key in keys}
+GENERATOR_KEYS = (  # what rebuilding and sampling a run's generator needs, and nothing else
+    "name",
+    "kind",
+    "architecture",
+    "latent_dim",
+    "noise",
+    "pixel_range",
+    "image_size",
+    "conditional",
+    "vae_epsilon_scale",
+    "n_fixed",
+    "epochs",
+    "checkpoint_every",
+)
 
 
 def frame_paths(wildcards):

@@ -1,6 +1,5 @@
 rule download:
     input:
-        code=package_code("sources"),
     output:
         raw=directory("results/data/{dataset}/raw"),
     log:
@@ -8,6 +7,7 @@ rule download:
     conda:
         "../../envs/torch.yaml"
     params:
+        **package_code("sources"),
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
     # The mirrors are not a param: where verified data came from must not rerun the download and, after it,
     # every job downstream (download.py reads them from the config).
@@ -18,7 +18,6 @@ rule download:
 rule normalize:
     input:
         raw=rules.download.output.raw,
-        code=package_code("data"),
     output:
         train="results/data/{dataset}/train.pt",
         test="results/data/{dataset}/test.pt",
@@ -30,6 +29,7 @@ rule normalize:
     resources:
         mem_mb=2000,
     params:
+        **package_code("data"),
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
         test_size=lambda wildcards: config["datasets"][wildcards.dataset]["test_size"],
         split_seed=lambda wildcards: config["datasets"][wildcards.dataset]["split_seed"],

@@ -2,7 +2,6 @@ rule train_classifier:
     input:
         train="results/data/{dataset}/train.pt",
         test="results/data/{dataset}/test.pt",
-        code=package_code("classifier"),
     output:
         model="results/classifiers/{dataset}/classifier.pt",
         info="results/classifiers/{dataset}/classifier.json",
@@ -17,7 +16,8 @@ rule train_classifier:
         mem_mb=2000,
         runtime=60,
     params:
-        settings=section_settings("classifier"),
+        **package_code("classifier"),
+        **section_settings("classifier"),
         min_accuracy=lambda wildcards: config["datasets"][wildcards.dataset]["min_classifier_accuracy"],
     script:
         "../scripts/train_classifier.py"
@@ -29,7 +29,6 @@ rule real_scores:
         classifier_info="results/classifiers/{dataset}/classifier.json",
         train="results/data/{dataset}/train.pt",
         test="results/data/{dataset}/test.pt",
-        code=package_code("real_scores"),
     output:
         "results/classifiers/{dataset}/real_scores.json",
     log:
@@ -43,7 +42,8 @@ rule real_scores:
         mem_mb=scoring_mem_mb(),
         runtime=15,
     params:
-        settings=section_settings("evaluation"),
+        **package_code("real_scores"),
+        **section_settings("evaluation"),
     script:
         "../scripts/real_scores.py"
 
@@ -54,7 +54,6 @@ rule evaluate:
         classifier=classifier_file("classifier.pt"),
         reference=classifier_file("real_scores.json"),
         test=dataset_file("test.pt"),
-        code=run_code("evaluation"),
     output:
         metrics=directory("results/runs/{run}/metrics"),
         csv="results/runs/{run}/metrics.csv",
@@ -69,7 +68,8 @@ rule evaluate:
         mem_mb=scoring_mem_mb(),
         runtime=60,
     params:
-        generator=generator_spec,
-        settings=section_settings("evaluation"),
+        **run_code("evaluation"),
+        **setting_params("generator", lambda wildcards: RUNS[wildcards.run], GENERATOR_KEYS),
+        **section_settings("evaluation"),
     script:
         "../scripts/evaluate.py"

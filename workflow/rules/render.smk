@@ -1,7 +1,6 @@
 rule render_frame:
     input:
         samples=rules.train.output.samples,
-        code=package_code("rendering"),
     output:
         "results/runs/{run}/frames/epoch_{epoch}.png",
     log:
@@ -11,6 +10,7 @@ rule render_frame:
     conda:
         "../../envs/plot.yaml"
     params:
+        **package_code("rendering"),
         preset=lambda wildcards: RUNS[wildcards.run]["preset"],
         scale=config["render"]["scale"],
         frame_range=config["render"]["frame_range"],
@@ -22,7 +22,6 @@ rule render_frame:
 rule render_manifold:
     input:
         samples=rules.train.output.samples,
-        code=package_code("rendering"),
     output:
         report(
             "results/runs/{run}/manifold.png",
@@ -36,6 +35,7 @@ rule render_manifold:
     conda:
         "../../envs/plot.yaml"
     params:
+        **package_code("rendering"),
         epoch=lambda wildcards: RUNS[wildcards.run]["epochs"],
         scale=config["render"]["scale"],
     script:
@@ -45,7 +45,6 @@ rule render_manifold:
 rule manifold_gif:
     input:
         samples=rules.train.output.samples,
-        code=package_code("rendering"),
     output:
         "results/runs/{run}/manifold.gif",
     log:
@@ -53,6 +52,7 @@ rule manifold_gif:
     conda:
         "../../envs/plot.yaml"
     params:
+        **package_code("rendering"),
         epochs=lambda wildcards: frame_epochs(wildcards.run),
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
@@ -63,7 +63,6 @@ rule manifold_gif:
 rule gif:
     input:
         frames=frame_paths,
-        code=package_code("rendering"),
     output:
         "results/runs/{run}/samples.gif",
     log:
@@ -73,6 +72,7 @@ rule gif:
     conda:
         "../../envs/plot.yaml"
     params:
+        **package_code("rendering"),
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
     script:

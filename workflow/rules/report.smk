@@ -2,7 +2,6 @@ rule plot_losses:
     input:
         step_losses=rules.train.output.step_losses,
         epoch_losses=rules.train.output.epoch_losses,
-        code=package_code("plots"),
     output:
         report(
             "results/runs/{run}/losses.png",
@@ -15,6 +14,8 @@ rule plot_losses:
         "results/logs/plot_losses/{run}.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        **package_code("plots"),
     script:
         "../scripts/plot_losses.py"
 
@@ -24,7 +25,6 @@ rule summary:
         metrics=expand("results/runs/{run}/metrics.csv", run=RUNS),
         infos=expand("results/runs/{run}/train_info.json", run=RUNS),
         references=expand("results/classifiers/{dataset}/real_scores.json", dataset=used_datasets()),
-        code=package_code("summary"),
     output:
         table="results/summary.csv",
         scores="results/scores.csv",
@@ -58,6 +58,7 @@ rule summary:
     conda:
         "../../envs/plot.yaml"
     params:
+        **package_code("summary"),
         # Sorted: Snakemake compares params with their order, and the order of runs in a config file is not a change.
         entries=dict(sorted(RUN_GROUPS.items())),
     script:
@@ -70,7 +71,6 @@ rule run_page:
         manifold_gif=manifold_animation,
         final_grid=final_frame,
         metrics="results/runs/{run}/metrics.csv",
-        code=package_code("pages"),
     output:
         report(
             "results/runs/{run}/page.html",
@@ -84,6 +84,7 @@ rule run_page:
     conda:
         "../../envs/plot.yaml"
     params:
+        **package_code("pages"),
         preset=lambda wildcards: RUNS[wildcards.run]["preset"],
     script:
         "../scripts/run_page.py"
@@ -93,7 +94,6 @@ rule leaderboard_page:
     input:
         table=rules.summary.output.table,
         references=rules.summary.input.references,
-        code=package_code("pages"),
     output:
         report(
             "results/leaderboard.html",
@@ -105,5 +105,7 @@ rule leaderboard_page:
         "results/logs/leaderboard_page.log",
     conda:
         "../../envs/plot.yaml"
+    params:
+        **package_code("pages"),
     script:
         "../scripts/leaderboard_page.py"

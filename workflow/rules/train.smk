@@ -1,7 +1,6 @@
 rule train:
     input:
         train=dataset_file("train.pt"),
-        code=run_code("training"),
     output:
         checkpoints=directory("results/runs/{run}/checkpoints"),
         samples=directory("results/runs/{run}/samples"),
@@ -21,7 +20,8 @@ rule train:
         runtime=720,
         gpu=gpus_for_run,
     params:
-        run=lambda wildcards: RUNS[wildcards.run],
+        **run_code("training"),
+        **setting_params("run", lambda wildcards: RUNS[wildcards.run], genzoo_config.RUN_KEYS),
         # Not an output: Snakemake would delete it before a rerun, and with it the state to resume from.
         resume_dir=lambda wildcards: f"results/runs/{wildcards.run}/resume",
     script:

@@ -3,6 +3,7 @@ from script_setup import setup
 setup(snakemake)
 
 from genzoo import real_scores
+from genzoo.config import settings_from_params
 
 real_scores.real_reference(
     classifier_path=snakemake.input.classifier,
@@ -10,6 +11,6 @@ real_scores.real_reference(
     train_path=snakemake.input.train,
     test_path=snakemake.input.test,
     out_path=snakemake.output[0],
-    settings=snakemake.params.settings,
+    settings=settings_from_params(snakemake.params, "settings"),
     threads=snakemake.threads,
 )

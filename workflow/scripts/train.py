@@ -3,9 +3,10 @@ from script_setup import setup
 setup(snakemake)
 
 from genzoo import training
+from genzoo.config import settings_from_params
 
 training.train(
-    run=snakemake.params.run,
+    run=settings_from_params(snakemake.params, "run"),
     train_path=snakemake.input.train,
     checkpoints_dir=snakemake.output.checkpoints,
     samples_dir=snakemake.output.samples,

@@ -3,8 +3,9 @@ from script_setup import setup
 setup(snakemake)
 
 from genzoo import classifier
+from genzoo.config import settings_from_params
 
-settings = snakemake.params.settings
+settings = settings_from_params(snakemake.params, "settings")
 classifier.train_classifier(
     train_path=snakemake.input.train,
     test_path=snakemake.input.test,
