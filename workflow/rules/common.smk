@@ -1,5 +1,3 @@
-import functools
-import hashlib
 import json
 import math
 import re
@@ -8,7 +6,7 @@ from pathlib import Path
 # The Snakefile has put the shared package (workflow/genzoo) on sys.path.
 from genzoo import config as genzoo_config
 from genzoo import frames, models, schedule
-from genzoo.codedeps import module_closure
+from genzoo.codedeps import fingerprint, fingerprint_params, module_closure
 from snakemake.exceptions import WorkflowError
 
 for configfile_path in dict.fromkeys(map(str, workflow.configfiles)):
@@ -33,20 +31,11 @@ wildcard_constraints:
     epoch=r"\d{4}",
 
 
-@functools.cache
-def file_fingerprint(path):
-    """'<file from the package on>=<start of its SHA-256>', e.g. 'genzoo/training.py=3fa2c1d0e4b5'."""
-    parts = Path(path).parts
-    name = "/".join(parts[len(parts) - 1 - parts[::-1].index("genzoo") :] if "genzoo" in parts else parts[-2:])
-    return f"{name}={hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
-
-
 def package_code(*modules):
     """The package files a rule's script imports, directly or not, as params: one per file, valued by the file's
     content hash. Editing one reruns the rule (Snakemake's params trigger, on by default), and the rerun's reason
     names the file ('before: genzoo/training.py=3fa2c1d0e4b5 now: ...'), while the job lists its data alone."""
-    fingerprints = [file_fingerprint(path) for path in [SCRIPT_SETUP, *module_closure(*modules)]]
-    return {"code__" + re.sub(r"\W", "_", fingerprint.partition("=")[0]): fingerprint for fingerprint in fingerprints}
+    return fingerprint_params([SCRIPT_SETUP, *module_closure(*modules)])
 
 
 def run_code(*modules):
@@ -57,7 +46,7 @@ def run_code(*modules):
 
     def architecture_code(wildcards):
         own = module_closure(models.module_of(RUNS[wildcards.run]["architecture"]))
-        return " ".join(file_fingerprint(path) for path in own if path not in shared)
+        return " ".join(fingerprint(path) for path in own if path not in shared)
 
     return package_code(*modules) | {"code__architecture": architecture_code}
 

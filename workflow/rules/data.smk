@@ -1,5 +1,4 @@
 rule download:
-    input:
     output:
         raw=directory("results/data/{dataset}/raw"),
     log:
