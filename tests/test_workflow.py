@@ -301,12 +301,12 @@ def rerun_reasons(workdir: Path, config: str) -> list[str]:
 def test_a_rerun_names_the_setting_or_file_that_changed_and_jobs_list_only_data(finished):
     config = write_config(finished, "lr.yaml", lambda c: c["runs"]["gan"].update(lr_g=0.001))
     (train,) = [reason for reason in rerun_reasons(finished, config) if "lr_g" in reason]
-    assert "before: lr_g=0.0002 now: lr_g=0.001" in train
+    assert "before: 'lr_g=0.0002' now: 'lr_g=0.001'" in train
     assert "update_order" not in train and len(train) < 200  # the one setting, not the run's whole dict
     with edited(finished / "workflow" / "genzoo" / "training.py"):
         reasons = rerun_reasons(finished, "config/tiny.yaml")
         plan = snakemake(finished, "--dry-run").stdout
-    assert any(re.search(r"before: genzoo/training\.py=\w{12} now: genzoo/training\.py=\w{12}", r) for r in reasons)
+    assert any(re.search(r"before: 'genzoo/training\.py=\w{12}' now: 'genzoo/training\.py=\w{12}'", r) for r in reasons)
     inputs = re.findall(r"^\s+input: (.*)$", plan, re.MULTILINE)
     assert inputs and not [line for line in inputs if ".py" in line]  # no package file listed as an input
 
@@ -426,7 +426,7 @@ def test_only_runs_that_ask_for_cuda_reserve_a_gpu(fresh):
     result = snakemake(fresh, "--dry-run", config=config)
     assert result.returncode == 0, result.stderr
     gpus = {}
-    for job in result.stdout.split("\n\n"):
+    for job in re.split(r"^\[.+\]$", result.stdout, flags=re.M):  # each job's block opens with its timestamp
         if rule := re.search(r"^(?:local)?rule (\w+):$", job, flags=re.M):
             wildcards = re.search(r"wildcards: (.*)", job)
             gpu = re.search(r"resources: .*\bgpu=(\d+)", job)

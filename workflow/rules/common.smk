@@ -34,7 +34,7 @@ wildcard_constraints:
 def package_code(*modules):
     """The package files a rule's script imports, directly or not, as params: one per file, valued by the file's
     content hash. Editing one reruns the rule (Snakemake's params trigger, on by default), and the rerun's reason
-    names the file ('before: genzoo/training.py=3fa2c1d0e4b5 now: ...'), while the job lists its data alone."""
+    names the file ("before: 'genzoo/training.py=3fa2c1d0e4b5' now: ..."), while the job lists its data alone."""
     return fingerprint_params([SCRIPT_SETUP, *module_closure(*modules)])
 
 
@@ -54,7 +54,7 @@ def run_code(*modules):
 def setting_params(name, settings_of, keys):
     """Settings as one param each, named <name>__<key> and valued 'key=<JSON>' (genzoo.config.settings_from_params
     reads them back): Snakemake tells a changed param by its values alone, so a rerun's reason then reads
-    'before: lr_g=0.0002 now: lr_g=0.001' instead of two whole dicts. settings_of maps wildcards to the settings."""
+    "before: 'lr_g=0.0002' now: 'lr_g=0.001'" instead of two whole dicts. settings_of maps wildcards to the settings."""
     return {
         f"{name}__{key}": (lambda wildcards, key=key: f"{key}={json.dumps(settings_of(wildcards)[key])}")
         for key in keys
