@@ -292,6 +292,23 @@ def test_capping_the_frames_redoes_only_the_gifs(finished, fresh):
     assert frames == sorted(f"run={run}, epoch={epoch:04d}" for run, epochs in drawn.items() for epoch in epochs)
 
 
+def test_the_sample_rule_and_the_sample_command_draw_the_same_grid(finished):
+    target = finished / "results/runs/gan/samples_16_seed3.png"
+    result = snakemake(finished, "--", str(target.relative_to(finished)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    command = [sys.executable, "-m", "genzoo", "sample", "results/runs/gan", "--n", "16", "--seed", "3"]
+    env = {**os.environ, "PYTHONPATH": "workflow"}
+    made = subprocess.run(
+        [*command, "--scale", "1", "--out", "command.png"], cwd=finished, env=env, capture_output=True
+    )
+    try:
+        assert made.returncode == 0, made.stderr
+        assert target.read_bytes() == (finished / "command.png").read_bytes()
+    finally:
+        target.unlink()
+        (finished / "command.png").unlink(missing_ok=True)
+
+
 def rerun_reasons(workdir: Path, config: str) -> list[str]:
     result = snakemake(workdir, "--dry-run", config=config)
     assert result.returncode == 0, result.stderr

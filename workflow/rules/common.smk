@@ -29,6 +29,8 @@ wildcard_constraints:
     dataset="|".join(map(re.escape, config["datasets"])) or "(?!)",
     run="|".join(map(re.escape, RUNS)) or "(?!)",
     epoch=r"\d{4}",
+    n=r"\d+",
+    seed=r"\d+",
 
 
 def package_code(*modules):

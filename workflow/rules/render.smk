@@ -77,3 +77,20 @@ rule gif:
         last_frame_ms=config["render"]["last_frame_ms"],
     script:
         "../scripts/gif.py"
+
+
+rule sample:
+    input:
+        checkpoints=rules.train.output.checkpoints,
+        info=rules.train.output.info,
+    output:
+        "results/runs/{run}/samples_{n}_seed{seed}.png",
+    log:
+        "results/logs/sample/{run}/samples_{n}_seed{seed}.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        **package_code("samples"),
+        scale=config["render"]["scale"],
+    script:
+        "../scripts/sample.py"

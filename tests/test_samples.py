@@ -1,0 +1,86 @@
+"""Sampling from a saved checkpoint: the command's requests and refusals (the rule is checked against the command
+in test_workflow)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import resolved_run
+from genzoo import files, models, samples
+
+
+def finished_run(tmp_path, preset: str, **settings):
+    """A run folder as training leaves it: train_info.json and an (untrained) checkpoint at its last epoch."""
+    run = resolved_run(preset, epochs=2, checkpoint_every=2, **settings) | {"name": "r"}
+    folder = tmp_path / "runs" / "r"
+    (folder / "checkpoints").mkdir(parents=True)
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    state = {"epoch": 2, "step": 4, "nets": {role: net.state_dict() for role, net in nets.items()}}
+    files.save_torch(folder / "checkpoints" / "epoch_0002.pt", state)
+    files.write_json(folder / "train_info.json", {"run": run})
+    return folder
+
+
+def test_the_same_seed_draws_the_same_samples_and_another_seed_others(tmp_path):
+    folder = finished_run(tmp_path, "pytorch-gan")
+    for name, seed in (("a.npy", 3), ("b.npy", 3), ("c.npy", 4)):
+        samples.sample_run(folder, tmp_path / name, n=8, seed=seed)
+    a, b, c = (np.load(tmp_path / name) for name in ("a.npy", "b.npy", "c.npy"))
+    assert a.shape == (8, 28, 28) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_a_conditional_run_draws_the_labels_asked_for(tmp_path):
+    """The same noise under two label lists: the samples differ where the labels do, and only there."""
+    folder = finished_run(tmp_path, "pytorch-cgan")
+    samples.sample_run(folder, tmp_path / "sevens.npy", n=3, seed=0, labels=[7, 7, 7])
+    samples.sample_run(folder, tmp_path / "mixed.npy", n=3, seed=0, labels=[7, 1, 7])
+    sevens, mixed = np.load(tmp_path / "sevens.npy"), np.load(tmp_path / "mixed.npy")
+    assert sevens.shape == (3, 32, 32)
+    assert np.array_equal(sevens[0], mixed[0]) and np.array_equal(sevens[2], mixed[2])
+    assert not np.array_equal(sevens[1], mixed[1])
+
+
+@pytest.mark.parametrize(
+    "preset,request_,message",
+    [
+        ("pytorch-gan", {"labels": [1, 2]}, r"run r \(pytorch-gan\) is not conditional: it takes no --labels"),
+        ("pytorch-cgan", {"labels": [1, 12]}, r"--labels: give 2 labels, each 0 to 9; got \[1, 12\]"),
+        ("pytorch-gan", {"epoch": 1}, r"run r saved no checkpoint at epoch 1; it saved epochs \[2\]"),
+    ],
+)
+def test_a_request_the_run_cannot_serve_is_refused_by_name(tmp_path, preset, request_, message):
+    folder = finished_run(tmp_path, preset)
+    with pytest.raises(samples.SampleError, match=message):
+        samples.sample_run(folder, tmp_path / "x.png", n=2, seed=0, **request_)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_a_missing_checkpoint_is_named(tmp_path):
+    folder = finished_run(tmp_path, "pytorch-gan")
+    (folder / "checkpoints" / "epoch_0002.pt").unlink()
+    with pytest.raises(samples.SampleError, match=r"checkpoints/epoch_0002\.pt is missing"):
+        samples.sample_run(folder, tmp_path / "x.png", n=2, seed=0)
+
+
+def test_the_command_says_what_is_missing(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        samples.main([str(tmp_path), "--out", str(tmp_path / "x.png")])
+    assert exit_info.value.code == 2
+    assert (
+        f"{tmp_path / 'train_info.json'} is missing: {tmp_path} is not a finished run's folder"
+        in capsys.readouterr().err
+    )
+
+
+def test_the_command_writes_a_titled_grid(tmp_path):
+    from PIL import Image
+
+    folder = finished_run(tmp_path, "pytorch-gan")
+    samples.main([str(folder), "--n", "4", "--seed", "1", "--scale", "1", "--out", str(tmp_path / "grid.png")])
+    with Image.open(tmp_path / "grid.png") as image:
+        assert image.size[0] == 2 * 30 + 2 and image.size[1] > 2 * 30 + 2  # 2 x 2 cells of 28 + gaps, a header
+    info = json.loads((folder / "train_info.json").read_text())
+    assert info["run"]["name"] == "r"

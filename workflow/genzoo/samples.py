@@ -1,0 +1,101 @@
+"""Samples from any saved checkpoint of a finished run: a rule target (results/runs/<run>/samples_<n>_seed<s>.png)
+and a command, which draw the same images for the same checkpoint, seed and labels:
+
+    PYTHONPATH=workflow python -m genzoo sample results/runs/<run> --n 64 --seed 0 --out samples.png
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data, evaluation, files, rendering, sampling
+from .schedule import checkpoint_epochs, checkpoint_file
+
+
+class SampleError(ValueError):
+    """A request the run cannot serve: no such checkpoint, labels for an unconditional run, ..."""
+
+
+def run_settings(run_dir: str | Path) -> dict:
+    """The run's resolved settings, as its training recorded them in train_info.json."""
+    info = Path(run_dir) / "train_info.json"
+    if not info.is_file():
+        raise SampleError(f"{info} is missing: {run_dir} is not a finished run's folder (results/runs/<run>)")
+    return json.loads(info.read_text())["run"]
+
+
+def checkpoint_path(run_dir: str | Path, run: dict, epoch: int) -> Path:
+    """The checkpoint of the epoch asked for, if the run saved one."""
+    saved = checkpoint_epochs(run)
+    if epoch not in saved:
+        raise SampleError(f"run {run['name']} saved no checkpoint at epoch {epoch}; it saved epochs {saved}")
+    path = Path(run_dir) / "checkpoints" / checkpoint_file(epoch)
+    if not path.is_file():
+        raise SampleError(f"{path} is missing; snakemake remakes it with the run's train job")
+    return path
+
+
+def draw_labels(run: dict, n: int, labels: list[int] | None) -> torch.Tensor | None:
+    """The class of each sample of a conditional run: the ones asked for, or every class in turn."""
+    if not run["conditional"]:
+        if labels:
+            raise SampleError(f"run {run['name']} ({run['preset']}) is not conditional: it takes no --labels")
+        return None
+    if not labels:
+        return sampling.cycled_labels(run, n)
+    if len(labels) != n or not all(0 <= label < data.NUM_CLASSES for label in labels):
+        raise SampleError(f"--labels: give {n} labels, each 0 to {data.NUM_CLASSES - 1}; got {labels}")
+    return torch.tensor(labels)
+
+
+@torch.no_grad()
+def draw(run: dict, checkpoint: str | Path, n: int, seed: int, labels: list[int] | None = None) -> np.ndarray:
+    """n samples (N, H, W uint8) from the checkpoint's generator, on the CPU, from noise seeded by seed."""
+    generator = evaluation.load_generator(run, checkpoint)
+    noise = sampling.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    return sampling.to_uint8(sampling.generate(generator, noise, draw_labels(run, n, labels)), run["pixel_range"])
+
+
+def save(images: np.ndarray, out_path: str | Path, title: str, scale: int) -> None:
+    """A titled grid (.png) or the raw uint8 array (.npy)."""
+    if str(out_path).endswith(".npy"):
+        files.save_npy(out_path, images)
+    else:
+        rendering.save_png(rendering.with_header(rendering.tile(images), title, scale), out_path)
+
+
+def sample_run(
+    run_dir: str | Path,
+    out_path: str | Path,
+    n: int,
+    seed: int,
+    epoch: int | None = None,
+    labels: list[int] | None = None,
+    scale: int = 3,
+) -> None:
+    """n samples of a finished run's checkpoint at epoch (its last when None), drawn from noise seeded by seed."""
+    run = run_settings(run_dir)
+    epoch = checkpoint_epochs(run)[-1] if epoch is None else epoch
+    title = f"{run['name']} ({run['preset']})  epoch {epoch}, seed {seed}"
+    save(draw(run, checkpoint_path(run_dir, run, epoch), n, seed, labels), out_path, title, scale)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m genzoo sample", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", help="a finished run's folder, results/runs/<run>")
+    parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    parser.add_argument("--epoch", type=int, help="a saved checkpoint's epoch (default: the last)")
+    parser.add_argument("--labels", help="a conditional run's classes, one per sample, comma-separated")
+    parser.add_argument("--scale", type=int, default=3, help="pixels per image pixel in the PNG (default 3)")
+    parser.add_argument("--out", required=True, help="where to write: .png (a titled grid) or .npy (uint8 array)")
+    args = parser.parse_args(argv)
+    labels = [int(label) for label in args.labels.split(",")] if args.labels else None
+    try:
+        sample_run(args.run_dir, args.out, args.n, args.seed, args.epoch, labels, args.scale)
+    except (SampleError, files.CheckpointError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    print(f"{args.out}: {args.n} samples of {args.run_dir}, seed {args.seed}")
