@@ -84,3 +84,41 @@ def test_the_command_writes_a_titled_grid(tmp_path):
         assert image.size[0] == 2 * 30 + 2 and image.size[1] > 2 * 30 + 2  # 2 x 2 cells of 28 + gaps, a header
     info = json.loads((folder / "train_info.json").read_text())
     assert info["run"]["name"] == "r"
+
+
+def test_slerp_keeps_the_norm_of_orthogonal_unit_vectors_and_ends_at_both_points():
+    a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    torch.testing.assert_close(samples.slerp(a, b, 0.0), a)
+    torch.testing.assert_close(samples.slerp(a, b, 1.0), b)
+    middle = samples.slerp(a, b, 0.5)
+    torch.testing.assert_close(middle.norm(dim=1), torch.ones(1))  # a straight line would give 0.71
+    torch.testing.assert_close(samples.slerp(a, a, 0.3), a)  # no angle: no division by zero
+
+
+def test_a_latent_walk_loops_through_its_points_and_uniform_noise_stays_in_its_box():
+    normal, uniform = resolved_run("pytorch-gan"), resolved_run("cs231n-gan")
+    walk = samples.latent_walk(normal, cells=3, points=4, frames_per_leg=5, seed=0)
+    assert walk.shape == (20, 3, 100)
+    keys = walk[::5]  # every leg starts at its point; the last leg heads back to the first
+    assert not torch.equal(keys[0], keys[1])
+    step = (walk[1:] - walk[:-1]).norm(dim=2).max()
+    assert (walk[0] - walk[-1]).norm(dim=1).max() <= 2 * step  # the loop closes smoothly
+    box = samples.latent_walk(uniform, cells=3, points=4, frames_per_leg=5, seed=0)
+    assert box.min() >= -1 and box.max() <= 1
+
+
+def test_the_interpolation_gif_starts_at_the_generators_images_of_its_first_points(tmp_path):
+    import imageio.v3 as iio
+
+    folder = finished_run(tmp_path, "pytorch-gan")
+    run = samples.run_settings(folder)
+    frames = samples.interpolation_frames(
+        run, folder / "checkpoints" / "epoch_0002.pt", cells=4, points=3, frames_per_leg=2
+    )
+    assert frames.shape[0] == 6
+    first = samples.draw(run, folder / "checkpoints" / "epoch_0002.pt", n=4 * 3, seed=0)[:4]  # the same noise draws
+    from genzoo import rendering
+
+    assert np.array_equal(frames[0], rendering.tile(first))
+    samples.interpolation_gif(folder, tmp_path / "walk.gif", frame_ms=50, scale=1)
+    assert len(iio.imread(tmp_path / "walk.gif", index=None)) == 4 * 12

@@ -309,6 +309,11 @@ def test_the_sample_rule_and_the_sample_command_draw_the_same_grid(finished):
         (finished / "command.png").unlink(missing_ok=True)
 
 
+def test_the_default_config_walks_the_latent_space_of_every_run(fresh):
+    jobs = planned_jobs(fresh, "config/config.yaml")
+    assert sorted(jobs["interpolate"]) == [f"run={run}" for run in ("dcgan", "lsgan", "vae")]
+
+
 def rerun_reasons(workdir: Path, config: str) -> list[str]:
     result = snakemake(workdir, "--dry-run", config=config)
     assert result.returncode == 0, result.stderr

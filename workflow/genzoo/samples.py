@@ -2,6 +2,8 @@
 and a command, which draw the same images for the same checkpoint, seed and labels:
 
     PYTHONPATH=workflow python -m genzoo sample results/runs/<run> --n 64 --seed 0 --out samples.png
+
+And walks through the latent space between fixed noise points (results/runs/<run>/interpolation.gif).
 """
 
 import argparse
@@ -81,6 +83,55 @@ def sample_run(
     epoch = checkpoint_epochs(run)[-1] if epoch is None else epoch
     title = f"{run['name']} ({run['preset']})  epoch {epoch}, seed {seed}"
     save(draw(run, checkpoint_path(run_dir, run, epoch), n, seed, labels), out_path, title, scale)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between rows of a and b: for normal noise, the points along the way keep the norm a
+    draw of that many dimensions has, where a straight line would pass through the less likely middle."""
+    cosine = torch.nn.functional.cosine_similarity(a, b, dim=1).clamp(-1, 1).unsqueeze(1)
+    omega = torch.arccos(cosine)
+    sine = torch.sin(omega)
+    straight = (1 - t) * a + t * b
+    curved = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / sine.clamp_min(1e-8)
+    return torch.where(sine > 1e-6, curved, straight)
+
+
+def latent_walk(run: dict, cells: int, points: int, frames_per_leg: int, seed: int) -> torch.Tensor:
+    """(points * frames_per_leg, cells, latent_dim): each cell walks through its own `points` noise draws and back to
+    the first, so the animation loops; slerp for normal noise, a straight line for uniform noise (which keeps it
+    inside the box it is drawn from)."""
+    keys = sampling.sample_noise(cells * points, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    keys = keys.view(points, cells, run["latent_dim"])
+    frames = []
+    for leg in range(points):
+        start, end = keys[leg], keys[(leg + 1) % points]
+        for step in range(frames_per_leg):
+            t = step / frames_per_leg
+            frames.append(slerp(start, end, t) if run["noise"] == "normal" else (1 - t) * start + t * end)
+    return torch.stack(frames)
+
+
+@torch.no_grad()
+def interpolation_frames(
+    run: dict, checkpoint: str | Path, cells: int = 16, points: int = 4, frames_per_leg: int = 12, seed: int = 0
+) -> np.ndarray:
+    """(frames, H', W') uint8 grids of the generator's images along latent_walk (a conditional preset keeps each
+    cell's class: every class in turn)."""
+    generator = evaluation.load_generator(run, checkpoint)
+    labels = sampling.cycled_labels(run, cells)
+    walk = latent_walk(run, cells, points, frames_per_leg, seed)
+    images = [sampling.to_uint8(sampling.generate(generator, noise, labels), run["pixel_range"]) for noise in walk]
+    return np.stack([rendering.tile(grid) for grid in images])
+
+
+def interpolation_gif(run_dir: str | Path, out_path: str | Path, frame_ms: int, scale: int, seed: int = 0) -> None:
+    """The run's last checkpoint walked through its latent space, as a looping GIF."""
+    run = run_settings(run_dir)
+    epoch = checkpoint_epochs(run)[-1]
+    frames = interpolation_frames(run, checkpoint_path(run_dir, run, epoch), seed=seed)
+    title = f"{run['name']}, epoch {epoch}: latent walk"
+    titled = np.stack([np.asarray(rendering.with_header(frame, title, scale)) for frame in frames])
+    rendering.write_gif(titled, out_path, frame_ms, frame_ms)
 
 
 def main(argv: list[str] | None = None) -> None:

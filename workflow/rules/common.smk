@@ -148,6 +148,8 @@ def run_targets(run):
     ]
     if schedule.has_latent_manifold(RUNS[run]):
         targets += [f"results/runs/{run}/manifold.png", f"results/runs/{run}/manifold.gif"]
+    if config["runs"][RUN_GROUPS[run]].get("interpolation", False):  # read here: no training setting
+        targets.append(f"results/runs/{run}/interpolation.gif")
     return targets
 
 

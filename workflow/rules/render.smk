@@ -94,3 +94,21 @@ rule sample:
         scale=config["render"]["scale"],
     script:
         "../scripts/sample.py"
+
+
+rule interpolate:
+    input:
+        checkpoints=rules.train.output.checkpoints,
+        info=rules.train.output.info,
+    output:
+        "results/runs/{run}/interpolation.gif",
+    log:
+        "results/logs/interpolate/{run}.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        **package_code("samples"),
+        frame_ms=config["render"]["frame_ms"],
+        scale=config["render"]["scale"],
+    script:
+        "../scripts/interpolate.py"
