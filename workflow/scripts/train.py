@@ -1,6 +1,13 @@
+from pathlib import Path
+
 from script_setup import setup
 
 setup(snakemake)
+
+from genzoo import gpus
+
+if getattr(snakemake.resources, "gpu", 0):  # before torch is imported: it fixes the GPUs a process sees
+    gpus.claim_gpu(Path(".snakemake") / "genzoo-gpu-locks")
 
 from genzoo import training
 from genzoo.config import settings_from_params
