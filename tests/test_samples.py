@@ -122,3 +122,20 @@ def test_the_interpolation_gif_starts_at_the_generators_images_of_its_first_poin
     assert np.array_equal(frames[0], rendering.tile(first))
     samples.interpolation_gif(folder, tmp_path / "walk.gif", frame_ms=50, scale=1)
     assert len(iio.imread(tmp_path / "walk.gif", index=None)) == 4 * 12
+
+
+def test_nearly_opposite_points_are_walked_between_their_norms():
+    """In 2-D (the VAE's latent) two draws often point almost opposite ways; the unit-vector formula would send the
+    middle of the walk to a norm of about 200 here."""
+    a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[-2.0, 0.01]])
+    norms = torch.stack([samples.slerp(a, b, t / 10).norm() for t in range(11)])
+    assert float(norms.max()) <= float(b.norm()) + 1e-5 and float(norms.min()) >= 1.0 - 1e-5
+
+
+def test_a_sample_count_below_one_and_labels_that_are_no_numbers_are_refused(tmp_path, capsys):
+    folder = finished_run(tmp_path, "pytorch-cgan")
+    with pytest.raises(samples.SampleError, match="ask for at least one sample"):
+        samples.sample_run(folder, tmp_path / "x.png", n=0, seed=0)
+    with pytest.raises(SystemExit):
+        samples.main([str(folder), "--labels", "1,x", "--out", str(tmp_path / "x.png")])
+    assert "not a comma-separated list of class numbers: '1,x'" in capsys.readouterr().err

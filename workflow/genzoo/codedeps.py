@@ -1,14 +1,10 @@
-"""Which package files a module depends on, read from its import statements (no imports run), and their
-fingerprints.
+"""Which package files a module depends on, read from its import statements (no imports run).
 
-The Snakefile makes each file's fingerprint a param of the rule whose script imports the module, so Snakemake
-reruns exactly the rules whose code changed, and says which file did.
+The Snakefile makes these files inputs of the rule whose script imports the module, so Snakemake
+reruns exactly the rules whose code changed.
 """
 
 import ast
-import functools
-import hashlib
-import re
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -58,21 +54,3 @@ def module_closure(*modules: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
         if path.name != "__init__.py" and (path.parent / "__init__.py").is_file():
             pending.append(path.parent / "__init__.py")
     return sorted(str(path) for path in seen)
-
-
-@functools.cache
-def fingerprint(path: str) -> str:
-    """'<file from the package on>=<start of its SHA-256>', e.g. 'genzoo/training.py=3fa2c1d0e4b5' (a file outside
-    the package, such as a rule script, by its folder and name)."""
-    parts = Path(path).parts
-    start = len(parts) - 1 - parts[::-1].index(PACKAGE_DIR.name) if PACKAGE_DIR.name in parts else len(parts) - 2
-    return f"{'/'.join(parts[start:])}={hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
-
-
-def fingerprint_params(paths: list[str]) -> dict[str, str]:
-    """One rule param per file, named code__<file as an identifier> and valued by its fingerprint."""
-    params = {}
-    for path in paths:
-        value = fingerprint(path)
-        params[f"code__{re.sub(r'[^0-9A-Za-z_]', '_', value.partition('=')[0])}"] = value
-    return params

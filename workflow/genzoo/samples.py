@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data, evaluation, files, rendering, sampling
+from . import data, evaluation, files, rendering, runtime, sampling
 from .schedule import checkpoint_epochs, checkpoint_file
 
 
@@ -40,6 +40,11 @@ def checkpoint_path(run_dir: str | Path, run: dict, epoch: int) -> Path:
     return path
 
 
+def check_count(n: int) -> None:
+    if n < 1:
+        raise SampleError(f"ask for at least one sample (got {n})")
+
+
 def draw_labels(run: dict, n: int, labels: list[int] | None) -> torch.Tensor | None:
     """The class of each sample of a conditional run: the ones asked for, or every class in turn."""
     if not run["conditional"]:
@@ -55,10 +60,18 @@ def draw_labels(run: dict, n: int, labels: list[int] | None) -> torch.Tensor | N
 
 @torch.no_grad()
 def draw(run: dict, checkpoint: str | Path, n: int, seed: int, labels: list[int] | None = None) -> np.ndarray:
-    """n samples (N, H, W uint8) from the checkpoint's generator, on the CPU, from noise seeded by seed."""
+    """n samples (N, H, W uint8) from the checkpoint's generator, on the CPU, from noise seeded by seed (drawn in
+    batches, so that many samples fit in memory)."""
+    check_count(n)
+    classes = draw_labels(run, n, labels)
     generator = evaluation.load_generator(run, checkpoint)
     noise = sampling.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
-    return sampling.to_uint8(sampling.generate(generator, noise, draw_labels(run, n, labels)), run["pixel_range"])
+    batches = []
+    for start in range(0, n, evaluation.BATCH):
+        chunk = slice(start, start + evaluation.BATCH)
+        images = sampling.generate(generator, noise[chunk], None if classes is None else classes[chunk])
+        batches.append(sampling.to_uint8(images, run["pixel_range"]))
+    return np.concatenate(batches)
 
 
 def save(images: np.ndarray, out_path: str | Path, title: str, scale: int) -> None:
@@ -77,8 +90,11 @@ def sample_run(
     epoch: int | None = None,
     labels: list[int] | None = None,
     scale: int = 3,
+    threads: int = 1,
 ) -> None:
-    """n samples of a finished run's checkpoint at epoch (its last when None), drawn from noise seeded by seed."""
+    """n samples of a finished run's checkpoint at epoch (its last when None), drawn from noise seeded by seed (with
+    the thread count the rule gives, since sums split over other thread counts may round differently)."""
+    runtime.configure_torch(torch.device("cpu"), threads)
     run = run_settings(run_dir)
     epoch = checkpoint_epochs(run)[-1] if epoch is None else epoch
     title = f"{run['name']} ({run['preset']})  epoch {epoch}, seed {seed}"
@@ -86,14 +102,17 @@ def sample_run(
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Spherical interpolation between rows of a and b: for normal noise, the points along the way keep the norm a
-    draw of that many dimensions has, where a straight line would pass through the less likely middle."""
-    cosine = torch.nn.functional.cosine_similarity(a, b, dim=1).clamp(-1, 1).unsqueeze(1)
-    omega = torch.arccos(cosine)
+    """Spherical interpolation between rows of a and b: the direction turns along the great circle while the length
+    goes straight from |a| to |b|. For normal noise the points along the way keep the norm a draw has, where a
+    straight line would pass through the unlikely middle; and nearly opposite points (common in 2-D) stay between
+    their norms, where the unit-vector formula would shoot far out."""
+    norm_a, norm_b = a.norm(dim=1, keepdim=True), b.norm(dim=1, keepdim=True)
+    unit_a, unit_b = a / norm_a.clamp_min(1e-12), b / norm_b.clamp_min(1e-12)
+    omega = torch.arccos((unit_a * unit_b).sum(dim=1, keepdim=True).clamp(-1, 1))
     sine = torch.sin(omega)
-    straight = (1 - t) * a + t * b
-    curved = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / sine.clamp_min(1e-8)
-    return torch.where(sine > 1e-6, curved, straight)
+    turned = (torch.sin((1 - t) * omega) * unit_a + torch.sin(t * omega) * unit_b) / sine.clamp_min(1e-8)
+    direction = torch.where(sine > 1e-6, turned, (1 - t) * unit_a + t * unit_b)
+    return direction * ((1 - t) * norm_a + t * norm_b)
 
 
 def latent_walk(run: dict, cells: int, points: int, frames_per_leg: int, seed: int) -> torch.Tensor:
@@ -124,8 +143,11 @@ def interpolation_frames(
     return np.stack([rendering.tile(grid) for grid in images])
 
 
-def interpolation_gif(run_dir: str | Path, out_path: str | Path, frame_ms: int, scale: int, seed: int = 0) -> None:
+def interpolation_gif(
+    run_dir: str | Path, out_path: str | Path, frame_ms: int, scale: int, seed: int = 0, threads: int = 1
+) -> None:
     """The run's last checkpoint walked through its latent space, as a looping GIF."""
+    runtime.configure_torch(torch.device("cpu"), threads)
     run = run_settings(run_dir)
     epoch = checkpoint_epochs(run)[-1]
     frames = interpolation_frames(run, checkpoint_path(run_dir, run, epoch), seed=seed)
@@ -134,19 +156,28 @@ def interpolation_gif(run_dir: str | Path, out_path: str | Path, frame_ms: int, 
     rendering.write_gif(titled, out_path, frame_ms, frame_ms)
 
 
+def label_list(text: str) -> list[int]:
+    try:
+        return [int(label) for label in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of class numbers: {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m genzoo sample", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", help="a finished run's folder, results/runs/<run>")
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     parser.add_argument("--epoch", type=int, help="a saved checkpoint's epoch (default: the last)")
-    parser.add_argument("--labels", help="a conditional run's classes, one per sample, comma-separated")
+    parser.add_argument(
+        "--labels", type=label_list, help="a conditional run's classes, one per sample, comma-separated (0,1,7)"
+    )
     parser.add_argument("--scale", type=int, default=3, help="pixels per image pixel in the PNG (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads, as training.threads (default 1)")
     parser.add_argument("--out", required=True, help="where to write: .png (a titled grid) or .npy (uint8 array)")
     args = parser.parse_args(argv)
-    labels = [int(label) for label in args.labels.split(",")] if args.labels else None
     try:
-        sample_run(args.run_dir, args.out, args.n, args.seed, args.epoch, labels, args.scale)
+        sample_run(args.run_dir, args.out, args.n, args.seed, args.epoch, args.labels, args.scale, args.threads)
     except (SampleError, files.CheckpointError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(f"{args.out}: {args.n} samples of {args.run_dir}, seed {args.seed}")

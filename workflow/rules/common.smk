@@ -6,7 +6,8 @@ from pathlib import Path
 # The Snakefile has put the shared package (workflow/genzoo) on sys.path.
 from genzoo import config as genzoo_config
 from genzoo import frames, models, schedule
-from genzoo.codedeps import fingerprint, fingerprint_params, module_closure
+from genzoo.codedeps import module_closure
+from genzoo.fingerprints import fingerprint, fingerprint_params
 from snakemake.exceptions import WorkflowError
 
 for configfile_path in dict.fromkeys(map(str, workflow.configfiles)):

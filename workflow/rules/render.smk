@@ -89,6 +89,7 @@ rule sample:
         "results/logs/sample/{run}/samples_{n}_seed{seed}.log",
     conda:
         "../../envs/torch.yaml"
+    threads: config["training"]["threads"]
     params:
         **package_code("samples"),
         scale=config["render"]["scale"],
@@ -106,6 +107,7 @@ rule interpolate:
         "results/logs/interpolate/{run}.log",
     conda:
         "../../envs/torch.yaml"
+    threads: config["training"]["threads"]
     params:
         **package_code("samples"),
         frame_ms=config["render"]["frame_ms"],

@@ -11,4 +11,5 @@ samples.interpolation_gif(
     out_path=snakemake.output[0],
     frame_ms=snakemake.params.frame_ms,
     scale=snakemake.params.scale,
+    threads=snakemake.threads,
 )

@@ -12,4 +12,5 @@ samples.sample_run(
     n=int(snakemake.wildcards.n),
     seed=int(snakemake.wildcards.seed),
     scale=snakemake.params.scale,
+    threads=snakemake.threads,
 )

@@ -1,19 +1,18 @@
-from pathlib import Path
-
 from script_setup import setup
 
 setup(snakemake)
 
 from genzoo import gpus
-
-if getattr(snakemake.resources, "gpu", 0):  # before torch is imported: it fixes the GPUs a process sees
-    gpus.claim_gpu(Path(".snakemake") / "genzoo-gpu-locks")
-
-from genzoo import training
 from genzoo.config import settings_from_params
 
+run = settings_from_params(snakemake.params, "run")
+if run["device"] != "cpu":  # before torch is imported: it fixes the GPUs a process sees
+    gpus.claim_gpu()
+
+from genzoo import training
+
 training.train(
-    run=settings_from_params(snakemake.params, "run"),
+    run=run,
     train_path=snakemake.input.train,
     checkpoints_dir=snakemake.output.checkpoints,
     samples_dir=snakemake.output.samples,
