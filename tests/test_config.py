@@ -268,3 +268,18 @@ def test_a_budget_in_steps_becomes_epochs_of_steps_per_epoch():
         bad["runs"][name] = {key: value for key, value in bad["runs"][name].items() if value is not None}
         with pytest.raises(config.ConfigError, match=rf"runs\.{name}.*{message}"):
             config.check_config(bad)
+
+
+def test_a_moving_average_is_refused_where_it_cannot_work():
+    for preset, extra, message in [
+        ("dlwp-vae", {}, r"runs\.a\.ema: .*preset 'dlwp-vae' is a VAE"),
+        ("pytorch-gan", {"compile": True}, r"runs\.a\.ema: .*it compiles or graphs the steps"),
+    ]:
+        cfg = copy.deepcopy(GOOD)
+        cfg["runs"]["a"] |= {"preset": preset, "ema": 0.999, **extra}
+        with pytest.raises(config.ConfigError, match=message):
+            config.check_config(cfg)
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["a"]["ema"] = 0.999
+    config.check_config(cfg)
+    assert config.resolve_run(cfg, "a")["ema"] == 0.999 and config.resolve_run(GOOD, "a")["ema"] is None

@@ -350,3 +350,28 @@ def test_a_damaged_checkpoint_says_how_to_train_the_run_again(tmp_path):
     mismatch = "(?s)not a generator checkpoint of run r .*; to train the run again"
     with pytest.raises(files.CheckpointError, match=mismatch):
         evaluation.load_generator(run, path)
+
+
+def test_an_ema_run_scores_its_averaged_generator_beside_the_generator(mnist_5k_splits, trained_classifier, tmp_path):
+    """The same noise through both: an average equal to the generator scores the same, another one differently;
+    a checkpoint without the average says so."""
+    from genzoo import files, models
+    from torch.optim import swa_utils
+
+    run = resolved_run("pytorch-gan", epochs=1, ema=0.999)
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    same = swa_utils.AveragedModel(nets["generator"], use_buffers=True)
+    torch.manual_seed(1)
+    other = swa_utils.AveragedModel(models.build(run["architecture"], 100)["generator"], use_buffers=True)
+    for name, average in (("same", same), ("other", other)):
+        state = {role: net.state_dict() for role, net in nets.items()} | {"generator_ema": average.state_dict()}
+        files.save_torch(tmp_path / name / "epoch_0001.pt", {"nets": state})
+        record = evaluate(run, tmp_path / name, trained_classifier, mnist_5k_splits, tmp_path / f"scores-{name}")
+        assert (record["ema_fid"] == record["fid"]) == (name == "same")
+        assert {"ema_kid_mean", "ema_classes_covered", "ema_class_histogram"} <= set(record)
+    csv_columns = (tmp_path / "scores-other.csv").read_text().splitlines()[0].split(",")
+    assert "ema_fid" in csv_columns and "ema_class_histogram" not in csv_columns
+    save_untrained_checkpoint(run, tmp_path / "plain")
+    with pytest.raises(files.CheckpointError, match=r"epoch_0001\.pt: no moving average of run r's generator"):
+        evaluate(run, tmp_path / "plain", trained_classifier, mnist_5k_splits, tmp_path / "scores-plain")

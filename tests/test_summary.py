@@ -17,8 +17,9 @@ def summarized(tmp_path):
     return summarize_into(tmp_path)
 
 
-def summarize_into(tmp_path) -> dict:
-    """Six runs of three entries (two with seeds) summarized in tmp_path: the table, the leaderboard, the plots."""
+def summarize_into(tmp_path, ema_fid: dict[str, float] | None = None) -> dict:
+    """Six runs of three entries (two with seeds) summarized in tmp_path: the table, the leaderboard, the plots.
+    ema_fid: runs that also scored a moving average of their generator, with its best FID."""
     reference = {
         "scores": {"fid": 1.5, "kid_mean": 0.1, "classes_covered": 10},
         "n_real": 10000,
@@ -41,6 +42,10 @@ def summarize_into(tmp_path) -> dict:
                 "n_generated": 10000,
             }
         )
+        if run in (ema_fid or {}):
+            averaged = ema_fid[run]
+            metrics = metrics.assign(ema_fid=[averaged + 1, averaged], ema_kid_mean=averaged / 10, ema_kid_std=0.01)
+            metrics = metrics.assign(ema_classes_covered=10)
         metrics.to_csv(tmp_path / f"{run}.csv", index=False)
         info = {"run": {"name": run, "preset": "p", "dataset": "mnist", "epochs": 20, "seed": 1}}
         (tmp_path / f"{run}.json").write_text(
@@ -145,3 +150,13 @@ def test_a_negative_score_is_drawn_as_a_dot_not_a_bar_from_zero(summarized, tmp_
     plots.plot_best_checkpoints(table, [elbo], {}, str(tmp_path / "c.png"))
     axis = drawn[0].axes[0]
     assert not axis.patches and axis.lines  # no bars, a marker per entry
+
+
+def test_a_moving_average_of_the_generator_is_ranked_as_a_run_of_its_own(tmp_path):
+    """Seeds of an entry with `ema` give the entry <entry>+ema beside it, from their ema_* scores."""
+    result = summarize_into(tmp_path, ema_fid={"gan-seed1": 20.0, "gan-seed2": 30.0, "gan-seed3": 40.0})
+    table = result["table"].set_index("run")
+    assert table.loc["gan-seed2+ema", "entry"] == "gan+ema" and table.loc["gan-seed2+ema", "best_fid"] == 30.0
+    assert table.loc["gan-seed2+ema", "best_epoch"] == 20 and table.loc["gan-seed2", "best_fid"] == 50.0
+    ranked = [(row[1], row[3], row[5]) for row in leaderboard_rows(result["board"])]
+    assert ranked[0] == ("`gan+ema`", "3", "30.00 ± 10.00") and ("`gan`", "3", "50.00 ± 10.00") in ranked

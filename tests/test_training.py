@@ -503,3 +503,18 @@ def test_the_manifold_puts_z0_along_the_columns_and_z1_down_the_rows_as_the_book
     assert quantiles[0] < 0 < quantiles[2] and abs(float(quantiles[1])) < 1e-6
     torch.testing.assert_close(latents[:, :, 0], quantiles.expand(3, 3))  # z0 = q_j in column j
     torch.testing.assert_close(latents[:, :, 1], quantiles[:, None].expand(3, 3))  # z1 = q_i in row i
+
+
+def test_a_moving_average_of_the_generator_is_kept_and_saved_with_each_checkpoint(tiny_train, tmp_path):
+    """ema 0.5 over one-step epochs: after step 1 the average is the generator (the first update copies it), after
+    step 2 it is half the average before and half the generator after."""
+    run = resolved_run("pytorch-gan", epochs=2, batch_size=32, steps_per_epoch=1, ema=0.5)
+    train_tiny(run, tiny_train, tmp_path)
+    first, second = (files.load_torch(tmp_path / "ckpt" / f"epoch_000{epoch}.pt")["nets"] for epoch in (1, 2))
+    assert int(first["generator_ema"]["n_averaged"]) == 1 and int(second["generator_ema"]["n_averaged"]) == 2
+    for key, weight in second["generator"].items():
+        if weight.is_floating_point():
+            torch.testing.assert_close(first["generator_ema"][f"module.{key}"], first["generator"][key])
+            expected = 0.5 * first["generator_ema"][f"module.{key}"] + 0.5 * weight
+            torch.testing.assert_close(second["generator_ema"][f"module.{key}"], expected)
+    assert not torch.equal(second["generator_ema"]["module.model.0.weight"], second["generator"]["model.0.weight"])

@@ -21,6 +21,7 @@ RUN_OVERRIDES = (
     "precision",
     "compile",
     "cuda_graph",
+    "ema",
 )
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
@@ -113,6 +114,9 @@ def check_config(config: dict) -> None:
                 )
         preset = PRESETS[run["preset"]]
         check_step_budget(key, run, preset)
+        if run.get("ema") is not None and (preset.kind == "vae" or run.get("compile") or run.get("cuda_graph")):
+            why = f"preset {preset.name!r} is a VAE" if preset.kind == "vae" else "it compiles or graphs the steps"
+            raise ConfigError(f"{key}.ema: a moving average of the generator is for eager GAN runs; {why}")
         if preset.kind == "vae" and "lr_d" in run:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")
         if preset.conditional and run.get("cuda_graph"):

@@ -38,6 +38,24 @@ def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
     return load_nets(run, checkpoint_path, ("generator",))["generator"]
 
 
+def load_moving_average(run: dict, checkpoint_path: Path) -> nn.Module:
+    """The checkpoint's moving average of the generator (role generator_ema, saved by an `ema` run), as a plain
+    generator: the averaged module's weights without its count of updates."""
+    checkpoint = files.load_torch(checkpoint_path)
+    generator = models.build(run["architecture"], run["latent_dim"])["generator"]
+    try:
+        averaged = checkpoint["nets"]["generator_ema"]
+        generator.load_state_dict(
+            {key.removeprefix("module."): v for key, v in averaged.items() if key != "n_averaged"}
+        )
+    except (KeyError, RuntimeError) as error:
+        raise files.CheckpointError(
+            f"{checkpoint_path}: no moving average of run {run['name']}'s generator ({error}); "
+            f"to train the run again, delete {Path(checkpoint_path).parent.parent} and run snakemake"
+        ) from error
+    return generator.eval()
+
+
 @torch.no_grad()
 def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torch.Tensor:
     """n 28-pixel images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
@@ -88,6 +106,12 @@ def score_checkpoint(run, checkpoint_path, classifier, real_features, test_image
         scores["label_accuracy"] = float((probs.argmax(1) == labels.numpy()).mean())
     if run["kind"] == "vae":
         scores |= vae_test_scores(nets["encoder"], nets["generator"], test_images, run, recorded["seed"])
+    if run.get("ema") is not None:  # the same noise through the averaged generator, scored the same way
+        averaged = generated_images(load_moving_average(run, checkpoint_path), run, len(fakes), recorded["seed"])
+        features, probs = features_and_probs(classifier, averaged)
+        scores |= {
+            f"ema_{key}": value for key, value in sample_scores(real_features, features, probs, recorded).items()
+        }
     return scores
 
 
@@ -132,7 +156,7 @@ def evaluate_run(
             "classifier_test_accuracy": reference["classifier_test_accuracy"],
         }
         files.write_json(Path(metrics_dir) / metrics_file(epoch), record)
-        rows.append({k: v for k, v in record.items() if k != "class_histogram"})
+        rows.append({k: v for k, v in record.items() if not k.endswith("class_histogram")})
         log.info(
             "epoch %d: FID %.3f, KID %.5f ± %.5f, IS %.3f, precision %.3f, recall %.3f, density %.3f, coverage %.3f, "
             "%d classes covered",

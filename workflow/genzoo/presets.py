@@ -47,6 +47,7 @@ class Preset:
     lr_decay: float = 0.0  # Keras' decay: the learning rate at update t (from 0) is lr / (1 + decay * t)
     vae_loss: str = "summed"  # "summed": per-image summed pixel BCE + KL (DLwP 2nd ed.); "dlwp1": see losses.py
     vae_epsilon_scale: str = "std"  # z = mean + exp(log_var / 2) * eps; "variance": exp(log_var) (DLwP 1st ed.)
+    ema: float | None = None  # GANs: decay of a moving average of G's weights, kept and scored beside G (run: +ema)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self):

@@ -23,6 +23,12 @@ def tidy_scores(metrics: dict[str, pd.DataFrame], infos: dict[str, dict]) -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
+def moving_average_scores(metrics: pd.DataFrame) -> pd.DataFrame:
+    """A run's ema_* scores as the scores of a run: the columns without their prefix, by the same epochs."""
+    averaged = {column.removeprefix("ema_"): metrics[column] for column in metrics if column.startswith("ema_")}
+    return pd.DataFrame({"epoch": metrics["epoch"], "n_generated": metrics["n_generated"], **averaged})
+
+
 def run_row(metrics: pd.DataFrame, info: dict, reference: dict, entry: str) -> dict:
     """A run's best checkpoint by FID and its last one, every score of both, and where they came from.
     entry: the config entry the run comes from (itself, or the entry whose seeds it is one of)."""
@@ -86,7 +92,13 @@ def summarize(
         info = json.loads(Path(info_path).read_text())
         infos[info["run"]["name"]] = info
         metrics[info["run"]["name"]] = pd.read_csv(metrics_csv)
-    entries = entries or {}
+    entries = dict(entries or {})
+    for run in list(metrics):  # a run's moving average of its generator competes as a run of its own
+        if "ema_fid" in metrics[run]:
+            name = f"{run}+ema"
+            metrics[name] = moving_average_scores(metrics[run])
+            infos[name] = infos[run] | {"run": infos[run]["run"] | {"name": name}}
+            entries[name] = f"{entries.get(run, run)}+ema"
     rows = [
         run_row(metrics[run], infos[run], references[infos[run]["run"]["dataset"]], entries.get(run, run))
         for run in metrics

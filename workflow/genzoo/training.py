@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.optim import swa_utils
 
 from . import data, files, models, resume, runtime, sampling, steps
 from .schedule import checkpoint_epochs, checkpoint_file, has_latent_manifold, manifold_file, sample_file
@@ -49,6 +50,19 @@ class KerasRMSprop(torch.optim.RMSprop):
             group["lr"] = group["initial_lr"] / (1 + self.decay * group["updates"])
             group["updates"] += 1
         return super().step(closure)
+
+
+def add_moving_average(run: dict, nets: dict[str, torch.nn.Module]) -> None:
+    """With `ema`, an exponential moving average of the generator's weights (and BatchNorm statistics), as the role
+    generator_ema: saved and restored with the others, updated after every step by update_moving_average."""
+    if run["ema"] is not None:
+        average = swa_utils.get_ema_multi_avg_fn(run["ema"])
+        nets["generator_ema"] = swa_utils.AveragedModel(nets["generator"], multi_avg_fn=average, use_buffers=True)
+
+
+def update_moving_average(nets: dict[str, torch.nn.Module]) -> None:
+    if "generator_ema" in nets:
+        nets["generator_ema"].update_parameters(nets["generator"])
 
 
 def make_optimizers(
@@ -125,6 +139,7 @@ def run_epoch(
         chosen, index = cursor.next_batch()
         batch_labels = labels[chosen] if labels is not None else None
         losses.append(step_fn(nets, optimizers, images[chosen], run, device, index, labels=batch_labels))
+        update_moving_average(nets)
         seen += len(chosen)
     return {key: torch.stack([row[key] for row in losses]).float().cpu() for key in losses[0]}, seen
 
@@ -220,6 +235,7 @@ def train_alone(
         labels = labels.to(device) if run["conditional"] else None
         nets = build_nets(run, device)
         optimizers = make_optimizers(run, nets)
+        add_moving_average(run, nets)
         step_fn = steps.step_function(run, device)
         # Its own generator, so the fixed noise does not shift when model code draws more numbers.
         fixed_noise = sampling.sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))

@@ -119,6 +119,7 @@ GENERATOR_KEYS = (  # what rebuilding and sampling a run's generator needs, and 
     "image_size",
     "conditional",
     "vae_epsilon_scale",
+    "ema",
     "n_fixed",
     "epochs",
     "checkpoint_every",
