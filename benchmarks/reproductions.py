@@ -49,12 +49,14 @@ def table(folder: Path) -> str:
         "| final FID | classes covered (final, per seed) |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for _, runs in summary.groupby("entry", sort=False):
-        info = json.loads((folder / "results" / "runs" / runs["run"].iloc[0] / "train_info.json").read_text())
+    for entry, runs in summary.groupby("entry", sort=False):
+        trained = runs["run"].iloc[0].removesuffix("+ema")  # a moving average is scored from its run's checkpoints
+        info = json.loads((folder / "results" / "runs" / trained / "train_info.json").read_text())
         stats = json.loads((folder / "results" / "data" / info["run"]["dataset"] / "stats.json").read_text())
         epochs = ", ".join(str(epoch) for epoch in runs["best_epoch"])
+        averaged = f", moving average {info['run']['ema']}" if entry.endswith("+ema") else ""
         lines.append(
-            f"| `{runs['preset'].iloc[0]}` | {budget(info['run'], stats['train']['count'])} | {len(runs)} "
+            f"| `{runs['preset'].iloc[0]}`{averaged} | {budget(info['run'], stats['train']['count'])} | {len(runs)} "
             f"| {minutes(runs['train_seconds'])} | {format_spread(runs['best_fid'], 'fid')} ({epochs}) "
             f"| {format_spread(runs['final_fid'], 'fid')} "
             f"| {', '.join(str(int(classes)) for classes in runs['final_classes_covered'])} |"
@@ -68,7 +70,9 @@ def final_grids(folder: Path, out_path: Path, height: int = 260, per_row: int = 
 
     summary = pd.read_csv(folder / "results" / "summary.csv")
     frames = []
-    for _, runs in summary.groupby("entry", sort=False):
+    for entry, runs in summary.groupby("entry", sort=False):
+        if entry.endswith("+ema"):  # the frames are the generator's own
+            continue
         last = sorted((folder / "results" / "runs" / runs["run"].iloc[0] / "frames").glob("epoch_*.png"))[-1]
         with Image.open(last) as frame:
             width = round(frame.width * height / frame.height)
