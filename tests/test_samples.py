@@ -121,7 +121,8 @@ def test_the_interpolation_gif_starts_at_the_generators_images_of_its_first_poin
 
     assert np.array_equal(frames[0], rendering.tile(first))
     samples.interpolation_gif(folder, tmp_path / "walk.gif", frame_ms=50, scale=1)
-    assert len(iio.imread(tmp_path / "walk.gif", index=None)) == 4 * 12
+    walk = iio.imread(tmp_path / "walk.gif", index=None)
+    assert walk.shape[0] == 4 * 12 and walk.ndim == 3  # grey frames, each read back as grey
 
 
 def test_nearly_opposite_points_are_walked_between_their_norms():

@@ -79,7 +79,9 @@ def write_gif(frames: np.ndarray, out_path: str, frame_ms: int, last_frame_ms: i
 
     durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
     with files.atomic_path(out_path) as tmp:
-        iio.imwrite(tmp, frames, extension=".gif", duration=durations, loop=0)
+        # Unoptimized, every frame keeps the grey palette: optimized ones get palettes of their own, which readers
+        # such as imageio then decode as RGB, or fail on when grey and colour frames mix.
+        iio.imwrite(tmp, frames, extension=".gif", duration=durations, loop=0, optimize=False)
 
 
 def assemble_gif(frame_paths: list[str], out_path: str, frame_ms: int, last_frame_ms: int) -> None:
