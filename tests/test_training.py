@@ -90,6 +90,20 @@ def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_no
     adam["generator"].zero_grad()
     (0.5 * (d(g(torch.rand(fakes, 96) * 2 - 1)) - 1).square().mean()).backward()  # fresh noise, updated D
     adam["generator"].step()
+    assert_same_parameters(nets, manual)
+
+
+def stand_in_nets(latent_dim: int, pixels: int) -> tuple[dict, dict]:
+    """Linear layers standing in for a generator and a discriminator (seeded), and a twin pair to replay by hand."""
+    torch.manual_seed(0)
+    nets = {"generator": torch.nn.Linear(latent_dim, pixels), "discriminator": torch.nn.Linear(pixels, 1)}
+    manual = {role: torch.nn.Linear(net.in_features, net.out_features) for role, net in nets.items()}
+    for role, net in manual.items():
+        net.load_state_dict(nets[role].state_dict())
+    return nets, manual
+
+
+def assert_same_parameters(nets: dict, manual: dict) -> None:
     for role in nets:
         for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
             torch.testing.assert_close(ours, expected)
@@ -98,11 +112,7 @@ def test_discriminator_first_step_updates_d_on_detached_fakes_then_g_on_fresh_no
 def test_same_fake_step_updates_g_through_the_updated_d_on_the_fakes_d_saw():
     """pytorch/examples' order, replayed by hand with plain modules standing in for the networks."""
     run = resolved_run("examples-dcgan") | {"latent_dim": 3}
-    torch.manual_seed(0)
-    nets = {"generator": torch.nn.Linear(3, 4), "discriminator": torch.nn.Linear(4, 1)}
-    manual = {role: torch.nn.Linear(net.in_features, net.out_features) for role, net in nets.items()}
-    for role, net in manual.items():
-        net.load_state_dict(nets[role].state_dict())
+    nets, manual = stand_in_nets(3, 4)
     real = torch.randn(5, 4)
     torch.manual_seed(1)
     steps.step_discriminator_first_same_fake(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
@@ -116,9 +126,7 @@ def test_same_fake_step_updates_g_through_the_updated_d_on_the_fakes_d_saw():
     adam["generator"].zero_grad()
     losses.nonsaturating_generator_loss(d(fake)).backward()  # the same fakes, through the updated D
     adam["generator"].step()
-    for role in nets:
-        for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
-            torch.testing.assert_close(ours, expected)
+    assert_same_parameters(nets, manual)
 
 
 def test_a_conditional_preset_samples_one_row_per_label():
@@ -428,11 +436,7 @@ def test_keras_stacked_step_replays_the_books_gan_loop():
     """Deep Learning with Python's 8.5, by hand from the same random state: D on [generated, real] labelled 1 and 0
     plus 0.05 * U(0, 1), then G on fresh noise through D toward 0; RMSprop (rho 0.9) with clipvalue 1."""
     run = resolved_run("dlwp1-gan", batch_size=3) | {"latent_dim": 2}
-    torch.manual_seed(0)
-    nets = {"generator": torch.nn.Linear(2, 4), "discriminator": torch.nn.Linear(4, 1)}
-    manual = {role: torch.nn.Linear(net.in_features, net.out_features) for role, net in nets.items()}
-    for role, net in manual.items():
-        net.load_state_dict(nets[role].state_dict())
+    nets, manual = stand_in_nets(2, 4)
     real = torch.rand(3, 4)
     torch.manual_seed(1)
     steps.step_keras_stacked(nets, training.make_optimizers(run, nets), real, run, torch.device("cpu"))
@@ -455,9 +459,7 @@ def test_keras_stacked_step_replays_the_books_gan_loop():
     for param in g.parameters():
         param.grad.clamp_(-1, 1)
     rms["generator"].step()
-    for role in nets:
-        for ours, expected in zip(nets[role].parameters(), manual[role].parameters(), strict=True):
-            torch.testing.assert_close(ours, expected)
+    assert_same_parameters(nets, manual)
 
 
 def test_keras_rmsprop_clips_each_gradient_element_and_decays_its_rate():
