@@ -60,13 +60,20 @@ def load_moving_average(run: dict, checkpoint_path: Path) -> nn.Module:
 def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torch.Tensor:
     """n 28-pixel images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
     noise = sampling.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
-    labels = sampling.cycled_labels(run, n)
-    batches = []
-    for start in range(0, n, BATCH):
-        z = noise[start : start + BATCH]
-        batches.append(sampling.generate(generator, z, None if labels is None else labels[start : start + BATCH]))
-    images = data.to_unit_range(torch.cat(batches), run["pixel_range"])
+    images = data.to_unit_range(
+        generate_in_batches(generator, noise, sampling.cycled_labels(run, n)), run["pixel_range"]
+    )
     return data.resized(images, data.IMAGE_SIZE)  # the classifier sees digits at the datasets' own size
+
+
+@torch.no_grad()
+def generate_in_batches(generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """sampling.generate over BATCH rows at a time, so that many samples fit in memory."""
+    batches = []
+    for start in range(0, len(noise), BATCH):
+        chunk = slice(start, start + BATCH)
+        batches.append(sampling.generate(generator, noise[chunk], None if labels is None else labels[chunk]))
+    return torch.cat(batches)
 
 
 @torch.no_grad()

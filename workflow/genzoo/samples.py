@@ -66,12 +66,7 @@ def draw(run: dict, checkpoint: str | Path, n: int, seed: int, labels: list[int]
     classes = draw_labels(run, n, labels)
     generator = evaluation.load_generator(run, checkpoint)
     noise = sampling.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
-    batches = []
-    for start in range(0, n, evaluation.BATCH):
-        chunk = slice(start, start + evaluation.BATCH)
-        images = sampling.generate(generator, noise[chunk], None if classes is None else classes[chunk])
-        batches.append(sampling.to_uint8(images, run["pixel_range"]))
-    return np.concatenate(batches)
+    return sampling.to_uint8(evaluation.generate_in_batches(generator, noise, classes), run["pixel_range"])
 
 
 def save(images: np.ndarray, out_path: str | Path, title: str, scale: int) -> None:
