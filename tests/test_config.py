@@ -283,3 +283,59 @@ def test_a_moving_average_is_refused_where_it_cannot_work():
     cfg["runs"]["a"]["ema"] = 0.999
     config.check_config(cfg)
     assert config.resolve_run(cfg, "a")["ema"] == 0.999 and config.resolve_run(GOOD, "a")["ema"] is None
+
+
+@pytest.mark.parametrize(
+    "preset,settings,gpu_here,graphs",
+    [
+        ("pytorch-gan", {}, False, False),  # device auto on a machine without a GPU: the CPU, no graph
+        ("pytorch-gan", {}, True, True),  # device auto where the planning machine has a GPU
+        ("pytorch-gan", {"device": "cpu"}, True, False),
+        ("pytorch-gan", {"device": "cuda"}, False, True),  # bound for a GPU wherever it is planned (a cluster)
+        ("dlwp-vae", {"device": "cuda"}, False, True),
+        ("pytorch-cgan", {"device": "cuda"}, True, False),  # steps one graph cannot replay stay eager
+        ("pytorch-wgan-gp", {"device": "cuda"}, True, False),
+        ("dlwp1-gan", {"device": "cuda"}, True, False),
+        ("pytorch-gan", {"device": "cuda", "ema": 0.999}, True, False),  # the average is updated eagerly
+        ("pytorch-gan", {"device": "cuda", "cuda_graph": False}, True, False),  # as set
+        ("pytorch-gan", {"device": "cpu", "cuda_graph": True}, False, True),  # as set (no effect on the CPU)
+    ],
+)
+def test_cuda_graph_auto_graphs_the_runs_bound_for_a_gpu_whose_step_a_graph_replays(preset, settings, gpu_here, graphs):
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["a"] |= {"preset": preset, **settings}
+    config.check_config(cfg)
+    assert config.resolve_run(cfg, "a", gpu_here=gpu_here)["cuda_graph"] is graphs
+    assert config.resolve_runs(cfg, gpu_here=gpu_here)["a"]["cuda_graph"] is graphs
+
+
+def test_cuda_graph_auto_plans_a_cpu_run_as_the_former_default_did():
+    """What the train job gets (and what its resume state is keyed on) is what `cuda_graph: false`, the default
+    before `auto`, gave: finished CPU runs are neither retrained nor refused their saved states."""
+    for name in ("pytorch-gan", "tf-dcgan", "dlwp-vae", "cs231n-dcgan"):
+        cfg = copy.deepcopy(GOOD)
+        cfg["runs"]["a"]["preset"] = name
+        former = copy.deepcopy(cfg)
+        former["runs"]["a"]["cuda_graph"] = False
+        assert config.resolve_run(cfg, "a") == config.resolve_run(former, "a")
+        cfg["runs"]["a"]["device"] = "cpu"
+        assert config.resolve_run(cfg, "a", gpu_here=True)["cuda_graph"] is False
+
+
+def test_a_cuda_graph_asked_for_where_none_can_replay_the_step_is_refused():
+    for preset, message in [
+        ("pytorch-cgan", "conditional preset 'pytorch-cgan' cannot replay a CUDA graph yet"),
+        ("dlwp1-gan", "preset 'dlwp1-gan' decays its learning rate every step"),
+    ]:
+        cfg = copy.deepcopy(GOOD)
+        cfg["runs"]["a"] |= {"preset": preset, "cuda_graph": True}
+        with pytest.raises(
+            config.ConfigError, match=rf"runs\.a\.cuda_graph: {message}.*; set cuda_graph: auto or false"
+        ):
+            config.check_config(cfg)
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["a"] |= {"preset": "pytorch-gan", "ema": 0.999, "cuda_graph": True}
+    with pytest.raises(config.ConfigError, match=r"runs\.a\.ema: .*it compiles or graphs the steps"):
+        config.check_config(cfg)
+    cfg["runs"]["a"]["cuda_graph"] = "auto"
+    config.check_config(cfg)  # auto leaves the average's run eager

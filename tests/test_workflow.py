@@ -26,13 +26,16 @@ TINY = yaml.safe_load((Path(__file__).parent / "data" / "tiny.yaml").read_text()
 EPOCHS = {name: run["epochs"] for name, run in TINY["runs"].items()}
 
 
-def snakemake(workdir: Path, *args: str, config: str = "config/tiny.yaml") -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, config: str = "config/tiny.yaml", env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*SNAKEMAKE, "--cores", "2", "--configfile", config, *args],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=900,
+        env=None if env is None else os.environ | env,
     )
 
 
@@ -440,6 +443,27 @@ def test_raising_a_runs_epochs_continues_its_training_to_a_straight_runs_checkpo
     for name in ("checkpoints/epoch_0003.pt", "samples/epoch_0003.npy", "losses_steps.csv"):
         runs = [workdir / "results/runs/gan" / name for workdir in (extended, straight)]
         assert runs[0].read_bytes() == runs[1].read_bytes(), name
+
+
+def test_cuda_graph_auto_replans_no_cpu_run_and_graphs_the_runs_a_gpu_machine_plans(finished):
+    """auto, the default, plans a finished CPU run as `false`, the default before it, did; where the planning machine
+    has a GPU (here one CUDA_VISIBLE_DEVICES pretends), device: auto runs train again, as graphs."""
+    from genzoo import gpus
+
+    if gpus.visible_gpus():
+        pytest.skip("the finished workflow was planned on a machine with a GPU")
+    former = write_config(
+        finished, "eager.yaml", lambda c: [run.update(cuda_graph=False) for run in c["runs"].values()]
+    )
+    assert planned_jobs(finished, former) == {}
+    result = snakemake(finished, "--dry-run", env={"CUDA_VISIBLE_DEVICES": "0"})
+    assert result.returncode == 0, result.stderr
+    reasons = {}
+    for job in re.split(r"^\[.+\]$", result.stdout, flags=re.M):
+        if re.search(r"^rule train:$", job, flags=re.M):
+            reasons[re.search(r"wildcards: run=(\S+)", job).group(1)] = re.search(r"reason: (.*)", job).group(1)
+    assert set(reasons) == set(EPOCHS)
+    assert all("before: 'cuda_graph=false' now: 'cuda_graph=true'" in reason for reason in reasons.values())
 
 
 def test_only_runs_that_ask_for_cuda_reserve_a_gpu(fresh):

@@ -114,23 +114,40 @@ def check_config(config: dict) -> None:
                 )
         preset = PRESETS[run["preset"]]
         check_step_budget(key, run, preset)
-        if run.get("ema") is not None and (preset.kind == "vae" or run.get("compile") or run.get("cuda_graph")):
+        if run.get("ema") is not None and (preset.kind == "vae" or run.get("compile") or run.get("cuda_graph") is True):
             why = f"preset {preset.name!r} is a VAE" if preset.kind == "vae" else "it compiles or graphs the steps"
             raise ConfigError(f"{key}.ema: a moving average of the generator is for eager GAN runs; {why}")
         if preset.kind == "vae" and "lr_d" in run:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")
-        if preset.conditional and run.get("cuda_graph"):
-            raise ConfigError(f"{key}.cuda_graph: conditional preset {preset.name!r} cannot replay a CUDA graph yet")
-        if preset.optimizer == "rmsprop" and run.get("cuda_graph"):
-            raise ConfigError(
-                f"{key}.cuda_graph: preset {preset.name!r} decays its learning rate every step (Keras' RMSprop), which "
-                "one captured CUDA graph cannot replay; set cuda_graph: false"
-            )
-        if preset.update_order == "critic" and run.get("cuda_graph"):
-            raise ConfigError(
-                f"{key}.cuda_graph: preset {preset.name!r} updates its generator on every {preset.n_critic}th batch "
-                "only, which one captured CUDA graph cannot replay; set cuda_graph: false"
-            )
+        if run.get("cuda_graph") is True and (why := graph_obstacle(preset)):
+            raise ConfigError(f"{key}.cuda_graph: {why}; set cuda_graph: auto or false")
+
+
+def graph_obstacle(preset: Preset) -> str | None:
+    """Why one captured CUDA graph cannot replay a preset's training step, or None when it can."""
+    if preset.conditional:
+        return f"conditional preset {preset.name!r} cannot replay a CUDA graph yet"
+    if preset.optimizer == "rmsprop":
+        return (
+            f"preset {preset.name!r} decays its learning rate every step (Keras' RMSprop), which one captured CUDA "
+            "graph cannot replay"
+        )
+    if preset.update_order == "critic":
+        return (
+            f"preset {preset.name!r} updates its generator on every {preset.n_critic}th batch only, which one "
+            "captured CUDA graph cannot replay"
+        )
+    return None
+
+
+def planned_cuda_graph(settings: dict, preset: Preset, gpu_here: bool) -> bool:
+    """cuda_graph as the train job gets it. `auto` becomes true for a run that will train on a GPU (device cuda, or
+    device auto when the machine that plans the workflow has one) and whose step a graph can replay (an eager moving
+    average cannot ride along), and false otherwise: on a CPU it changes nothing, so a CPU run plans as before."""
+    if settings["cuda_graph"] != "auto":
+        return settings["cuda_graph"]
+    on_gpu = settings["device"] == "cuda" or (settings["device"] == "auto" and gpu_here)
+    return on_gpu and settings["ema"] is None and graph_obstacle(preset) is None
 
 
 def check_step_budget(key: str, run: dict, preset) -> None:
@@ -148,8 +165,9 @@ def check_step_budget(key: str, run: dict, preset) -> None:
         raise ConfigError(f"{key}.steps: {run['steps']} is not a multiple of steps_per_epoch {per_epoch}")
 
 
-def resolve_run(config: dict, name: str, seed: int | None = None) -> dict:
-    """The run's full settings: its preset's defaults, overridden by what the run sets (and by seed, if given)."""
+def resolve_run(config: dict, name: str, seed: int | None = None, gpu_here: bool = False) -> dict:
+    """The run's full settings: its preset's defaults, overridden by what the run sets (and by seed, if given), with
+    cuda_graph resolved for a machine with (gpu_here) or without a GPU."""
     run = config["runs"][name]
     preset = PRESETS[run["preset"]]
     settings = {key: value for key, value in preset.as_dict().items() if key not in ("name", "notes")}
@@ -160,6 +178,7 @@ def resolve_run(config: dict, name: str, seed: int | None = None) -> dict:
         settings["epochs"] = run["steps"] // settings["steps_per_epoch"]
     if seed is not None:
         settings["seed"] = seed
+    settings["cuda_graph"] = planned_cuda_graph(settings, preset, gpu_here)
     return {"name": name, "dataset": run["dataset"], "preset": preset.name, **settings}
 
 
@@ -190,8 +209,9 @@ def run_groups(config: dict) -> dict[str, str]:
     return {name: entry for name, (entry, _) in expanded_runs(config).items()}
 
 
-def resolve_runs(config: dict) -> dict[str, dict]:
-    """Every run to train, by name, with its full settings."""
+def resolve_runs(config: dict, gpu_here: bool = False) -> dict[str, dict]:
+    """Every run to train, by name, with its full settings (resolve_run)."""
     return {
-        name: resolve_run(config, entry, seed) | {"name": name} for name, (entry, seed) in expanded_runs(config).items()
+        name: resolve_run(config, entry, seed, gpu_here) | {"name": name}
+        for name, (entry, seed) in expanded_runs(config).items()
     }

@@ -5,7 +5,7 @@ from pathlib import Path
 
 # The Snakefile has put the shared package (workflow/genzoo) on sys.path.
 from genzoo import config as genzoo_config
-from genzoo import frames, models, schedule
+from genzoo import frames, gpus, models, schedule
 from genzoo.codedeps import module_closure
 from genzoo.fingerprints import fingerprint, fingerprint_params
 from snakemake.exceptions import WorkflowError
@@ -21,7 +21,8 @@ try:
 except genzoo_config.ConfigError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
-RUNS = genzoo_config.resolve_runs(config)
+# cuda_graph: auto gives graphs to device: auto runs when this machine, which runs local jobs, has a GPU.
+RUNS = genzoo_config.resolve_runs(config, gpu_here=bool(gpus.visible_gpus()))
 RUN_GROUPS = genzoo_config.run_groups(config)
 SCRIPT_SETUP = str(Path(workflow.current_basedir).parent / "scripts" / "script_setup.py")
 
