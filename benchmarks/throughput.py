@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if not args.train.exists():
-        sys.exit(f"{args.train} not found: run `snakemake --cores 1 {args.train.relative_to(REPO)}` first")
+        sys.exit(f"{args.train} not found: run `snakemake --cores 1 results/data/<dataset>/train.pt` first")
     presets = args.presets.split(",")
     unknown = [name for name in presets if name not in PRESETS]
     if unknown:

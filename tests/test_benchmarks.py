@@ -77,3 +77,22 @@ def test_pipeline_precision_override_changes_only_the_precision(repo):
         original["runs"][name].pop("precision", None)
         assert run == original["runs"][name]
     assert {k: v for k, v in overridden.items() if k != "runs"} == {k: v for k, v in original.items() if k != "runs"}
+
+
+@pytest.mark.slow  # starts three training processes
+def test_gpu_sharing_benchmark_times_k_jobs_started_together(repo, mnist_5k_splits):
+    command = [sys.executable, "benchmarks/gpu_sharing.py", "--device", "cpu", "--variant", "fp32", "--jobs", "1", "2"]
+    command += [
+        "--presets",
+        "pytorch-gan",
+        "--images",
+        "128",
+        "--epochs",
+        "1",
+        "--train",
+        str(mnist_5k_splits["train"]),
+    ]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    rows = [line.split(" | ") for line in output.splitlines() if line.startswith("| pytorch-gan |")]
+    assert [row[1] for row in rows] == ["1", "2"] and rows[0][3] == "1.00"
+    assert all(float(row[2].replace(",", "")) > 0 for row in rows)

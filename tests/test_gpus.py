@@ -13,7 +13,8 @@ WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
 def start_job(locks: Path, visible: str = "0,1", hold: float = 30) -> subprocess.Popen:
     """A process that claims a GPU as a training job does, says which, and holds it for `hold` seconds."""
     code = (
-        f"import os, sys, time; sys.path.insert(0, {str(WORKFLOW)!r}); from genzoo import gpus; "
+        f"import logging, os, sys, time; sys.path.insert(0, {str(WORKFLOW)!r}); from genzoo import gpus; "
+        "logging.basicConfig(level=logging.INFO); "
         f"taken = gpus.claim_gpu({str(locks)!r}); "
         "print(taken, os.environ['CUDA_VISIBLE_DEVICES'], flush=True); "
         f"time.sleep({hold})"
@@ -24,25 +25,37 @@ def start_job(locks: Path, visible: str = "0,1", hold: float = 30) -> subprocess
     )
 
 
-def test_concurrent_cuda_jobs_see_different_gpus_and_a_freed_one_is_taken_again(tmp_path):
+def test_concurrent_cuda_jobs_join_the_gpu_the_fewest_jobs_hold(tmp_path):
     jobs = []
+
+    def start(hold: float = 30) -> str:
+        jobs.append(start_job(tmp_path, hold=hold))
+        taken, visible = jobs[-1].stdout.readline().split()
+        assert taken == visible
+        return taken
+
+    def stop(index: int) -> None:
+        jobs[index].kill()
+        jobs[index].wait(timeout=60)
+
     try:
-        jobs.append(start_job(tmp_path))
-        assert jobs[0].stdout.readline().split() == ["0", "0"]
-        jobs.append(start_job(tmp_path))
-        assert jobs[1].stdout.readline().split() == ["1", "1"]
-        jobs.append(start_job(tmp_path, hold=0))  # a third, while both are held: it shares one, and says so
-        taken, visible = jobs[2].stdout.readline().split()
-        assert taken == visible and visible in {"0", "1"}
-        assert "all 2 GPUs are held by other jobs: sharing GPU" in jobs[2].communicate(timeout=60)[1]
-        jobs[0].kill()
-        jobs[0].wait(timeout=60)
-        jobs.append(start_job(tmp_path, hold=0))
-        assert jobs[3].stdout.readline().split() == ["0", "0"]  # the lock died with its job
+        assert [start(), start(), start()] == ["0", "1", "0"]  # one each, then a second on the first
+        assert "beside 1 other job(s)" in open_log(jobs[2])
+        stop(0)  # its place on GPU 0 died with it: one job left on each GPU
+        assert start() == "0"
+        stop(1)
+        assert start() == "1"  # GPU 1 is now the one with fewer jobs
+        places = sorted(path.name for path in tmp_path.iterdir())  # a dead job's place is taken again
+        assert places == ["gpu-0-job0.lock", "gpu-0-job1.lock", "gpu-1-job0.lock"]
     finally:
-        for job in jobs:
-            job.kill()
-            job.wait(timeout=60)
+        for index in range(len(jobs)):
+            stop(index)
+
+
+def open_log(job: subprocess.Popen) -> str:
+    """What a job logged by now (it logs its choice before saying it on stdout)."""
+    os.set_blocking(job.stderr.fileno(), False)
+    return job.stderr.read() or ""
 
 
 def test_nothing_is_claimed_without_a_choice(tmp_path, monkeypatch):
