@@ -96,3 +96,26 @@ def test_gpu_sharing_benchmark_times_k_jobs_started_together(repo, mnist_5k_spli
     rows = [line.split(" | ") for line in output.splitlines() if line.startswith("| pytorch-gan |")]
     assert [row[1] for row in rows] == ["1", "2"] and rows[0][3] == "1.00"
     assert all(float(row[2].replace(",", "")) > 0 for row in rows)
+
+
+@pytest.mark.slow  # trains a classifier for a second, then runs the benchmark script
+def test_scoring_benchmark_times_each_part_of_an_evaluate_job(repo, mnist_5k_splits, tmp_path):
+    import shutil
+
+    from genzoo import classifier
+
+    results = tmp_path / "results"
+    (results / "data").mkdir(parents=True)
+    shutil.copytree(mnist_5k_splits["root"], results / "data" / "mnist-5k", ignore=shutil.ignore_patterns("raw"))
+    folder = results / "classifiers" / "mnist-5k"
+    folder.mkdir(parents=True)
+    classifier.train_classifier(
+        mnist_5k_splits["train"], mnist_5k_splits["test"], folder / "classifier.pt", folder / "classifier.json",
+        epochs=1, batch_size=64, lr=1e-3, seed=0,
+    )  # fmt: skip
+    command = [sys.executable, "benchmarks/scoring.py", "--results", str(results), "--dataset", "mnist-5k"]
+    command += ["--n", "300", "--kid-subset-size", "100", "--repeats", "1"]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    (row,) = [line.split(" | ") for line in output.splitlines() if line.startswith("| CPU |")]
+    seconds, fid = [float(cell.strip(" |")) for cell in row[1:-1]], float(row[-1].strip(" |"))
+    assert len(seconds) == 3 and min(seconds) >= 0 and sum(seconds) > 0 and fid > 0

@@ -23,7 +23,7 @@ def validate(cfg, repo):
 
 def test_schema_fills_every_section_default(repo):
     cfg = validate(copy.deepcopy(GOOD), repo)
-    assert cfg["training"] == {"threads": 1}
+    assert cfg["training"] == {"threads": 1, "scoring_device": "auto"}
     assert cfg["evaluation"] == {
         "n_samples": 1000, "seed": 0, "coverage_threshold": 0.025, "kid_subsets": 100, "kid_subset_size": 500,
     }  # fmt: skip

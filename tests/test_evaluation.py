@@ -223,12 +223,12 @@ def save_untrained_checkpoint(run: dict, folder, seed: int = 0) -> None:
     files.save_torch(folder / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
 
 
-def evaluate(run, checkpoints, trained_classifier, mnist_5k_splits, out, settings=None):
+def evaluate(run, checkpoints, trained_classifier, mnist_5k_splits, out, settings=None, device="cpu"):
     from genzoo import evaluation
 
     evaluation.evaluate_run(
         run, checkpoints, trained_classifier["model"], trained_classifier["reference"], mnist_5k_splits["test"],
-        out, out.with_suffix(".csv"), settings or EVALUATION | {"n_samples": 500},
+        out, out.with_suffix(".csv"), settings or EVALUATION | {"n_samples": 500}, device=device,
     )  # fmt: skip
     return json.loads((out / "epoch_0001.json").read_text())
 
@@ -247,6 +247,24 @@ def test_evaluating_a_checkpoint_twice_gives_identical_scores(mnist_5k_splits, t
     assert record["inception_score"] < trained_classifier["real"]["test_inception_score"] / 2
     assert record["kid_subsets"] == 20 and record["precision_recall_k"] == 3 and record["density_coverage_k"] == 5
     assert record["fid_floor"] == real["fid"] and "test_elbo" not in record and "label_accuracy" not in record
+    assert record["scored_on"] == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="scoring on a GPU needs one")
+@pytest.mark.parametrize("preset", ["pytorch-gan", "dlwp-vae", "pytorch-cgan"])
+def test_scores_made_on_a_gpu_agree_with_the_cpus(preset, mnist_5k_splits, trained_classifier, tmp_path):
+    run = resolved_run(preset, epochs=1)
+    save_untrained_checkpoint(run, tmp_path / "ckpt")
+    cpu = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "cpu")
+    gpu = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "gpu", device="cuda")
+    assert (cpu["scored_on"], gpu["scored_on"]) == ("cpu", "cuda")
+    for key in ("fid", "kid_mean", "inception_score", "kl_to_uniform", "test_elbo"):
+        if key in cpu:
+            assert gpu[key] == pytest.approx(cpu[key], rel=1e-4, abs=1e-6), key
+    for key in ("precision", "recall", "density", "coverage", "label_accuracy"):  # counts: a borderline point may flip
+        if key in cpu:
+            assert gpu[key] == pytest.approx(cpu[key], abs=0.01), key
+    assert gpu["classes_covered"] == cpu["classes_covered"]
 
 
 def test_vae_checkpoints_also_get_held_out_elbo_and_reconstruction_error(mnist_5k_splits, trained_classifier, tmp_path):
@@ -375,3 +393,24 @@ def test_an_ema_run_scores_its_averaged_generator_beside_the_generator(mnist_5k_
     save_untrained_checkpoint(run, tmp_path / "plain")
     with pytest.raises(files.CheckpointError, match=r"epoch_0001\.pt: no moving average of run r's generator"):
         evaluate(run, tmp_path / "plain", trained_classifier, mnist_5k_splits, tmp_path / "scores-plain")
+
+
+def test_the_real_side_prepared_once_scores_as_the_real_features_do():
+    """An evaluate job prepares the real sample once (its neighbour radii) for all its checkpoints: same numbers."""
+    rng = np.random.default_rng(8)
+    real, fake = rng.normal(size=(300, 8)), rng.normal(size=(300, 8)) + 0.2
+    settings = metrics.score_settings(
+        {"seed": 0, "kid_subsets": 5, "kid_subset_size": 100, "coverage_threshold": 0.05}, 300
+    )
+    probs = one_hot(list(range(10)) * 30)
+    prepared = metrics.real_side(real, settings)
+    assert metrics.sample_scores(prepared, fake, probs, settings) == metrics.sample_scores(real, fake, probs, settings)
+    assert metrics.sample_scores(torch.tensor(real), torch.tensor(fake), torch.tensor(probs), settings) == (
+        metrics.sample_scores(real, fake, probs, settings)
+    )
+
+
+def test_neighbour_radii_are_the_kth_nearest_other_point():
+    points = np.array([[0.0], [1.0], [3.0], [7.0]])
+    radii = metrics.kth_neighbour_radii(points, [1, 2])
+    assert radii[1].tolist() == [1.0, 1.0, 2.0, 4.0] and radii[2].tolist() == [3.0, 2.0, 3.0, 6.0]

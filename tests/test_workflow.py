@@ -386,6 +386,9 @@ CONFIG_EDITS = {
     "`runs.gan.epochs`, 3 → 4 (training continues after epoch 3)": lambda c: c["runs"]["gan"].update(epochs=4),
     "`render.scale` (a render option)": lambda c: c["render"].update(scale=2),
     "`evaluation.kid_subset_size` (an evaluation option)": lambda c: c["evaluation"].update(kid_subset_size=50),
+    "`training.scoring_device`, `training.threads` (where and how jobs run)": lambda c: c.update(
+        training={"scoring_device": "cpu", "threads": 2}
+    ),
     "`datasets.mnist-5k.train_subset` (the dataset)": lambda c: c["datasets"]["mnist-5k"].update(train_subset=256),
 }
 CODE_EDITS = {

@@ -51,14 +51,14 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
 
 @torch.no_grad()
 def features_and_probs(classifier: FeatureClassifier, images: torch.Tensor, batch_size: int = 500):
-    """Features (float64 numpy) and class probabilities for images in [0, 1]."""
+    """Features and class probabilities (float64, on the images' device) for images in [0, 1]."""
     classifier.eval()
     feats, probs = [], []
     for start in range(0, images.shape[0], batch_size):
         f = classifier.features(images[start : start + batch_size])
-        feats.append(f.double().cpu())
-        probs.append(F.softmax(classifier.head(f), dim=1).double().cpu())
-    return torch.cat(feats).numpy(), torch.cat(probs).numpy()
+        feats.append(f.double())
+        probs.append(F.softmax(classifier.head(f), dim=1).double())
+    return torch.cat(feats), torch.cat(probs)
 
 
 def train_classifier(
@@ -127,7 +127,7 @@ def train_classifier(
 @torch.no_grad()
 def test_accuracy(classifier: FeatureClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     _, probs = features_and_probs(classifier, images)
-    return float((probs.argmax(1) == labels.cpu().numpy()).mean())
+    return float((probs.argmax(1).cpu() == labels.cpu()).double().mean())
 
 
 def load_classifier(path: str) -> FeatureClassifier:

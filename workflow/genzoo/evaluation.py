@@ -9,7 +9,7 @@ from torch import nn
 
 from . import data, files, losses, models, runtime, sampling
 from .classifier import features_and_probs, load_classifier
-from .metrics import sample_scores, score_settings
+from .metrics import real_side, sample_scores, score_settings
 from .schedule import checkpoint_epochs, checkpoint_file, metrics_file
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,22 @@ def load_moving_average(run: dict, checkpoint_path: Path) -> nn.Module:
     return generator.eval()
 
 
+def device_of(net: nn.Module) -> torch.device:
+    """Where a network's weights are (the CPU for one without any)."""
+    weight = next(net.parameters(), None)
+    return torch.device("cpu") if weight is None else weight.device
+
+
+def device_name(device: torch.device) -> str:
+    return f"GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "the CPU"
+
+
 @torch.no_grad()
 def generated_images(generator: nn.Module, run: dict, n: int, seed: int) -> torch.Tensor:
-    """n 28-pixel images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise."""
+    """n 28-pixel images in [0, 1] from a fixed-seed noise batch, so every checkpoint is scored on the same noise
+    (drawn on the CPU, whatever device the generator is on)."""
     noise = sampling.sample_noise(n, run, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    noise = noise.to(device_of(generator))
     images = data.to_unit_range(
         generate_in_batches(generator, noise, sampling.cycled_labels(run, n)), run["pixel_range"]
     )
@@ -72,7 +84,8 @@ def generate_in_batches(generator: nn.Module, noise: torch.Tensor, labels: torch
     batches = []
     for start in range(0, len(noise), BATCH):
         chunk = slice(start, start + BATCH)
-        batches.append(sampling.generate(generator, noise[chunk], None if labels is None else labels[chunk]))
+        chunk_labels = None if labels is None else labels[chunk].to(noise.device)
+        batches.append(sampling.generate(generator, noise[chunk], chunk_labels))
     return torch.cat(batches)
 
 
@@ -86,7 +99,8 @@ def vae_test_scores(encoder: nn.Module, decoder: nn.Module, test_images: torch.T
     for batch in data.from_unit_range(test_images, run["pixel_range"]).split(BATCH):
         z_mean, z_log_var = encoder(batch)
         log_variance = sampling.posterior_log_variance(z_log_var, run["vae_epsilon_scale"])
-        z = sampling.latent_sample(z_mean, log_variance, torch.randn(z_mean.shape, generator=rng))
+        epsilon = torch.randn(z_mean.shape, generator=rng).to(z_mean.device)  # the CPU's draws on any device
+        z = sampling.latent_sample(z_mean, log_variance, epsilon)
         reconstruction = decoder(z)
         loss, bce, kl = losses.vae_elbo_loss(reconstruction, batch, z_mean, log_variance)
         share = len(batch) / len(test_images)
@@ -102,23 +116,23 @@ def vae_test_scores(encoder: nn.Module, decoder: nn.Module, test_images: torch.T
     }
 
 
-def score_checkpoint(run, checkpoint_path, classifier, real_features, test_images, recorded) -> dict:
+def score_checkpoint(run, checkpoint_path, classifier, real, test_images, recorded) -> dict:
+    """The scores of one checkpoint against the real sample (metrics.real_side), on the classifier's device."""
+    device = device_of(classifier)
     roles = ("encoder", "generator") if run["kind"] == "vae" else ("generator",)
-    nets = load_nets(run, checkpoint_path, roles)
+    nets = {role: net.to(device) for role, net in load_nets(run, checkpoint_path, roles).items()}
     fakes = generated_images(nets["generator"], run, recorded["n_generated"], recorded["seed"])
     features, probs = features_and_probs(classifier, fakes)
-    scores = sample_scores(real_features, features, probs, recorded)
+    scores = sample_scores(real, features, probs, recorded)
     labels = sampling.cycled_labels(run, len(fakes))
     if labels is not None:
-        scores["label_accuracy"] = float((probs.argmax(1) == labels.numpy()).mean())
+        scores["label_accuracy"] = float((probs.argmax(1).cpu() == labels).double().mean())
     if run["kind"] == "vae":
         scores |= vae_test_scores(nets["encoder"], nets["generator"], test_images, run, recorded["seed"])
     if run.get("ema") is not None:  # the same noise through the averaged generator, scored the same way
-        averaged = generated_images(load_moving_average(run, checkpoint_path), run, len(fakes), recorded["seed"])
-        features, probs = features_and_probs(classifier, averaged)
-        scores |= {
-            f"ema_{key}": value for key, value in sample_scores(real_features, features, probs, recorded).items()
-        }
+        averaged = load_moving_average(run, checkpoint_path).to(device)
+        features, probs = features_and_probs(classifier, generated_images(averaged, run, len(fakes), recorded["seed"]))
+        scores |= {f"ema_{key}": value for key, value in sample_scores(real, features, probs, recorded).items()}
     return scores
 
 
@@ -132,26 +146,30 @@ def evaluate_run(
     metrics_csv: str,
     settings: dict,
     threads: int = 1,
+    device: str = "cpu",
 ) -> None:
-    """Scores every checkpoint of a run: one JSON per checkpoint and one CSV for the run."""
+    """Scores every checkpoint of a run on the device (auto: a GPU if torch sees one): one JSON per checkpoint and
+    one CSV for the run."""
     import pandas as pd
 
-    runtime.configure_torch(torch.device("cpu"), threads)
-    classifier = load_classifier(classifier_path)
+    device = runtime.resolve_device(device)
+    runtime.configure_torch(device, threads)
+    classifier = load_classifier(classifier_path).to(device)
     reference = json.loads(Path(reference_path).read_text())
-    test_images, _ = data.load_split(test_path)
+    test_images, _ = data.load_split(test_path, device)
     n = reference["n_real"]
     recorded = score_settings(settings, n)
     stale = [key for key, value in recorded.items() if reference.get(key) != value]
     if stale:
         raise ValueError(f"{reference_path} was made with other evaluation settings ({', '.join(stale)})")
-    real_features, _ = features_and_probs(classifier, test_images[:n])
+    real = real_side(features_and_probs(classifier, test_images[:n])[0], recorded)
     Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+    log.info("run %s: scoring %d checkpoints on %s", run["name"], len(checkpoint_epochs(run)), device_name(device))
 
     rows = []
     for epoch in checkpoint_epochs(run):
         scores = score_checkpoint(
-            run, Path(checkpoints_dir) / checkpoint_file(epoch), classifier, real_features, test_images, recorded
+            run, Path(checkpoints_dir) / checkpoint_file(epoch), classifier, real, test_images, recorded
         )
         record = {
             "run": run["name"],
@@ -161,6 +179,7 @@ def evaluate_run(
             "fid_floor": reference["scores"]["fid"],
             "classifier_sha256": reference["classifier_sha256"],
             "classifier_test_accuracy": reference["classifier_test_accuracy"],
+            "scored_on": device.type,
         }
         files.write_json(Path(metrics_dir) / metrics_file(epoch), record)
         rows.append({k: v for k, v in record.items() if not k.endswith("class_histogram")})

@@ -1,51 +1,61 @@
-"""Scores on the feature classifier's outputs, in float64 numpy.
+"""Scores on the feature classifier's outputs, in float64 torch on the features' device (the CPU, or the GPU that
+scored them).
 
 FID, KID, classifier Inception Score, precision/recall, density/coverage and class coverage, each a small
-function over features (or class probabilities) of a real and a generated sample.
+function over features (or class probabilities) of a real and a generated sample. They take tensors or arrays;
+the real sample's own share of the work is done once per job (RealSample).
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
+import torch
 
 from .data import NUM_CLASSES
 
 
-def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+def as_float64(values) -> torch.Tensor:
+    """A float64 tensor of features or probabilities, on the device it is on (a NumPy array: the CPU)."""
+    return torch.as_tensor(values, dtype=torch.float64)
+
+
+def frechet_distance(features_a, features_b) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2), in float64.
 
     Tr((S_a S_b)^1/2) is taken as the sum of square roots of the eigenvalues of S_a^1/2 S_b S_a^1/2,
     a symmetric PSD matrix, which avoids the complex round-off of a general matrix square root.
     """
+    features_a, features_b = as_float64(features_a), as_float64(features_b)
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
-    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+    cov_a, cov_b = torch.cov(features_a.T), torch.cov(features_b.T)
+    values, vectors = torch.linalg.eigh(cov_a)
+    root_a = (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+    middle = torch.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = middle.clamp(min=0).sqrt().sum()
+    return float(((mu_a - mu_b) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * trace_root)
 
 
-def class_coverage(probs: np.ndarray, threshold: float) -> dict:
+def class_coverage(probs, threshold: float) -> dict:
     """Predicted-class histogram h; classes with h_c >= threshold count as covered; KL(h || uniform)."""
-    histogram = np.bincount(probs.argmax(1), minlength=NUM_CLASSES) / len(probs)
+    probs = as_float64(probs)
+    histogram = torch.bincount(probs.argmax(1), minlength=NUM_CLASSES).double() / len(probs)
     nonzero = histogram[histogram > 0]
     return {
         "classes_covered": int((histogram >= threshold).sum()),
-        "kl_to_uniform": float(math.log(NUM_CLASSES) + np.sum(nonzero * np.log(nonzero))),
+        "kl_to_uniform": float(math.log(NUM_CLASSES) + (nonzero * nonzero.log()).sum()),
         "class_histogram": [float(h) for h in histogram],
     }
 
 
-def polynomial_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """k(x, y) = (x.y / d + 1)^3, the KID kernel."""
     return (a @ b.T / a.shape[1] + 1.0) ** 3
 
 
-def kernel_inception_distance(
-    features_real: np.ndarray, features_fake: np.ndarray, subsets: int, subset_size: int, seed: int
-) -> tuple[float, float]:
+def kernel_inception_distance(features_real, features_fake, subsets: int, subset_size: int, seed: int) -> tuple:
     """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets."""
+    features_real, features_fake = as_float64(features_real), as_float64(features_fake)
     n_real, n_fake = len(features_real), len(features_fake)
     if subset_size > min(n_real, n_fake):
         raise ValueError(f"KID subset size {subset_size} exceeds the sample sizes {n_real}, {n_fake}")
@@ -58,25 +68,27 @@ def kernel_inception_distance(
     if whole_sets <= 3 * subsets * subset_size**2 * features_real.shape[1]:
         values = mmd_from_whole_kernels(features_real, features_fake, drawn)
     else:
-        values = np.array([mmd_of_subset(features_real[r], features_fake[f]) for r, f in drawn])
-    return float(np.mean(values)), float(np.std(values))
+        values = torch.stack([mmd_of_subset(features_real[r], features_fake[f]) for r, f in drawn])
+    return float(values.mean()), float(values.std(correction=0))
 
 
-def mmd_of_subset(real: np.ndarray, fake: np.ndarray) -> float:
+def mmd_of_subset(real, fake) -> torch.Tensor:
     """Unbiased MMD^2 of one pair of equal-sized subsets, from their own kernels."""
+    real, fake = as_float64(real), as_float64(fake)
     m = len(real)
     k_rr, k_ff = polynomial_kernel(real, real), polynomial_kernel(fake, fake)
-    within = (k_rr.sum() - np.trace(k_rr) + k_ff.sum() - np.trace(k_ff)) / (m * (m - 1))
+    within = (k_rr.sum() - k_rr.trace() + k_ff.sum() - k_ff.trace()) / (m * (m - 1))
     return within - 2 * polynomial_kernel(real, fake).sum() / (m * m)
 
 
-def mmd_from_whole_kernels(features_real: np.ndarray, features_fake: np.ndarray, drawn: list) -> np.ndarray:
+def mmd_from_whole_kernels(features_real, features_fake, drawn: list) -> torch.Tensor:
     """Unbiased MMD^2 of every drawn subset pair at once: kernels over the whole sets, subset sums as products."""
-    real_masks = np.zeros((len(drawn), len(features_real)))
-    fake_masks = np.zeros((len(drawn), len(features_fake)))
+    features_real, features_fake = as_float64(features_real), as_float64(features_fake)
+    real_masks = torch.zeros(len(drawn), len(features_real), dtype=torch.float64, device=features_real.device)
+    fake_masks = torch.zeros(len(drawn), len(features_fake), dtype=torch.float64, device=features_fake.device)
     for index, (real, fake) in enumerate(drawn):
-        real_masks[index, real] = 1.0
-        fake_masks[index, fake] = 1.0
+        real_masks[index, torch.as_tensor(real)] = 1.0
+        fake_masks[index, torch.as_tensor(fake)] = 1.0
 
     def subset_sums(masks_a, kernel, masks_b):
         return ((masks_a @ kernel) * masks_b).sum(1)
@@ -86,53 +98,67 @@ def mmd_from_whole_kernels(features_real: np.ndarray, features_fake: np.ndarray,
     m = len(drawn[0][0])
     within = (
         subset_sums(real_masks, k_rr, real_masks)
-        - real_masks @ np.diag(k_rr)
+        - real_masks @ k_rr.diagonal()
         + subset_sums(fake_masks, k_ff, fake_masks)
-        - fake_masks @ np.diag(k_ff)
+        - fake_masks @ k_ff.diagonal()
     ) / (m * (m - 1))
     across = subset_sums(real_masks, polynomial_kernel(features_real, features_fake), fake_masks) / (m * m)
     return within - 2 * across
 
 
-def inception_score(probs: np.ndarray) -> float:
+def inception_score(probs) -> float:
     """exp(E_x KL(p(y|x) || p(y))) with the feature classifier's class probabilities, over the whole sample."""
+    probs = as_float64(probs)
     marginal = probs.mean(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl = np.where(probs > 0, probs * (np.log(probs) - np.log(marginal)), 0.0).sum(1)
-    return float(np.exp(kl.mean()))
+    terms = probs * (probs.log() - marginal.log())
+    kl = torch.where(probs > 0, terms, torch.zeros_like(terms)).sum(1)  # 0 log 0 = 0
+    return float(kl.mean().exp())
 
 
-def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pairwise_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Euclidean distances, (|a|^2 + |b|^2 - 2 a.b) evaluated in place: two n x m matrices at a time, not five."""
     squared = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :]
-    products = a @ b.T
-    products *= 2
-    squared -= products
-    del products
-    np.clip(squared, 0, None, out=squared)
-    return np.sqrt(squared, out=squared)
+    squared.addmm_(a, b.T, alpha=-2)
+    return squared.clamp_(min=0).sqrt_()
 
 
-def kth_neighbour_radii(features: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
+def kth_neighbour_radii(features, ks: list[int]) -> dict[int, torch.Tensor]:
     """Distance of each point to its k-th nearest other point of the same set, for each k in ks."""
+    features = as_float64(features)
     distances = pairwise_distances(features, features)
-    ordered = np.partition(distances, ks, axis=1)  # column 0 is the point itself
-    return {k: ordered[:, k] for k in ks}
+    nearest = distances.topk(max(ks) + 1, dim=1, largest=False).values  # column 0 is the point itself
+    return {k: nearest[:, k].clone() for k in ks}
 
 
-def manifold_scores(features_real: np.ndarray, features_fake: np.ndarray, k_pr: int = 3, k_dc: int = 5) -> dict:
+class RealSample(NamedTuple):
+    """The real images' features, with what the scores need of them alone: their k-th neighbour radii for each k
+    of precision/recall and density/coverage (an n x n matrix and a search, done once per job, not per checkpoint)."""
+
+    features: torch.Tensor
+    radii: dict[int, torch.Tensor]
+
+
+def real_sample(features, ks: list[int]) -> RealSample:
+    features = as_float64(features)
+    return RealSample(features, kth_neighbour_radii(features, sorted(set(ks))))
+
+
+def manifold_scores(real, features_fake, k_pr: int = 3, k_dc: int = 5) -> dict:
     """Precision and recall (Kynkaanniemi et al. 2019: the share of fakes inside the real k-NN manifold, and vice
     versa) and density and coverage (Naeem et al. 2020: how many real k-NN balls hold each fake, /k, and the share
-    of real balls hit). One cross-distance matrix and one neighbour search per set serve all four."""
-    cross = pairwise_distances(features_real, features_fake)
-    real_radii = kth_neighbour_radii(features_real, sorted({k_pr, k_dc}))
+    of real balls hit). One cross-distance matrix and one neighbour search per set serve all four. real: a
+    RealSample with radii for k_pr and k_dc, or the real features."""
+    if not isinstance(real, RealSample):
+        real = real_sample(real, [k_pr, k_dc])
+    features_fake = as_float64(features_fake).to(real.features.device)
+    cross = pairwise_distances(real.features, features_fake)
     fake_radii = kth_neighbour_radii(features_fake, [k_pr])[k_pr]
-    inside = cross <= real_radii[k_dc][:, None]
+    inside = cross <= real.radii[k_dc][:, None]
     return {
-        "precision": float((cross <= real_radii[k_pr][:, None]).any(0).mean()),
-        "recall": float((cross <= fake_radii[None, :]).any(1).mean()),
-        "density": float(inside.sum() / (k_dc * features_fake.shape[0])),
-        "coverage": float(inside.any(1).mean()),
+        "precision": float((cross <= real.radii[k_pr][:, None]).any(0).double().mean()),
+        "recall": float((cross <= fake_radii[None, :]).any(1).double().mean()),
+        "density": int(inside.sum()) / (k_dc * features_fake.shape[0]),
+        "coverage": float(inside.any(1).double().mean()),
     }
 
 
@@ -159,16 +185,25 @@ def score_settings(evaluation: dict, n: int) -> dict:
     }
 
 
-def sample_scores(real_features: np.ndarray, fake_features: np.ndarray, fake_probs: np.ndarray, settings: dict) -> dict:
-    """Every score of a generated sample against a real one, under score_settings(...)."""
+def real_side(real_features, settings: dict) -> RealSample:
+    """The real sample, prepared once for every sample_scores call of a job under these score_settings."""
+    return real_sample(real_features, [settings["precision_recall_k"], settings["density_coverage_k"]])
+
+
+def sample_scores(real, fake_features, fake_probs, settings: dict) -> dict:
+    """Every score of a generated sample against a real one (a RealSample from real_side, or its features), under
+    score_settings(...)."""
+    if not isinstance(real, RealSample):
+        real = real_side(real, settings)
+    fake_features = as_float64(fake_features).to(real.features.device)
     kid_mean, kid_std = kernel_inception_distance(
-        real_features, fake_features, settings["kid_subsets"], settings["kid_subset_size"], settings["seed"]
+        real.features, fake_features, settings["kid_subsets"], settings["kid_subset_size"], settings["seed"]
     )
     return {
-        "fid": frechet_distance(real_features, fake_features),
+        "fid": frechet_distance(real.features, fake_features),
         "kid_mean": kid_mean,
         "kid_std": kid_std,
         "inception_score": inception_score(fake_probs),
-        **manifold_scores(real_features, fake_features, settings["precision_recall_k"], settings["density_coverage_k"]),
+        **manifold_scores(real, fake_features, settings["precision_recall_k"], settings["density_coverage_k"]),
         **class_coverage(fake_probs, settings["coverage_threshold"]),
     }

@@ -4,8 +4,6 @@ import json
 import logging
 from pathlib import Path
 
-import torch
-
 from . import data, files, runtime
 from .classifier import features_and_probs, load_classifier
 from .metrics import inception_score, sample_scores, score_settings
@@ -21,16 +19,19 @@ def real_reference(
     out_path: str,
     settings: dict,
     threads: int = 1,
+    device: str = "cpu",
 ) -> dict:
     """The scores of real training digits against the held-out ones, at the sample size every checkpoint gets.
 
-    No generator can be expected to beat them: they are each score's floor (or ceiling).
+    No generator can be expected to beat them: they are each score's floor (or ceiling). Scored on the device (auto:
+    a GPU if torch sees one), as the checkpoints are.
     """
-    runtime.configure_torch(torch.device("cpu"), threads)
-    classifier = load_classifier(classifier_path)
+    device = runtime.resolve_device(device)
+    runtime.configure_torch(device, threads)
+    classifier = load_classifier(classifier_path).to(device)
     classifier_info = json.loads(Path(classifier_info_path).read_text())
-    train_images, _ = data.load_split(train_path)
-    test_images, _ = data.load_split(test_path)
+    train_images, _ = data.load_split(train_path, device)
+    test_images, _ = data.load_split(test_path, device)
     n = settings["n_samples"]
     available = min(len(test_images), len(train_images))
     if n > available:  # fewer images than asked for would be scored, and recorded as asked
@@ -48,6 +49,7 @@ def real_reference(
         "classifier_sha256": classifier_info["sha256"],
         "classifier_test_accuracy": classifier_info["test_accuracy"],
         "classifier_test_size": classifier_info["test_size"],
+        "scored_on": device.type,
     }
     files.write_json(out_path, files.provenance(**reference))
     scores = reference["scores"]

@@ -2,6 +2,12 @@ from script_setup import setup
 
 setup(snakemake)
 
+from genzoo import gpus
+
+device = snakemake.config["training"]["scoring_device"]  # where, not what: no param, so no rerun when it changes
+if device != "cpu":  # before torch is imported: it fixes the GPUs a process sees
+    gpus.claim_gpu()
+
 from genzoo import real_scores
 from genzoo.config import settings_from_params
 
@@ -13,4 +19,5 @@ real_scores.real_reference(
     out_path=snakemake.output[0],
     settings=settings_from_params(snakemake.params, "settings"),
     threads=snakemake.threads,
+    device=device,
 )
