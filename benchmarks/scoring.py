@@ -33,6 +33,30 @@ def best_seconds(work, repeats: int, device) -> tuple[float, object]:
     return best, result
 
 
+def time_parts(name: str, args, classifier_path: Path, split: Path, settings: dict) -> str:
+    """The table row of one device: seconds for the features, the real side and one checkpoint's scores."""
+    import torch
+    from genzoo import data, metrics, runtime
+    from genzoo.classifier import features_and_probs, load_classifier
+
+    device = runtime.resolve_device(name)
+    runtime.configure_torch(device, args.threads)
+    classifier = load_classifier(classifier_path).to(device)
+    real_images = data.load_split(split / "test.pt", device)[0][: args.n]
+    fake_images = data.load_split(split / "train.pt", device)[0][: args.n]
+    with torch.no_grad():
+        features_s, (real_features, _) = best_seconds(
+            lambda: features_and_probs(classifier, real_images), args.repeats, device
+        )
+        fake_features, fake_probs = features_and_probs(classifier, fake_images)
+    real_s, real = best_seconds(lambda: metrics.real_side(real_features, settings), args.repeats, device)
+    scores_s, scores = best_seconds(
+        lambda: metrics.sample_scores(real, fake_features, fake_probs, settings), args.repeats, device
+    )
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    return f"| {hardware} | {features_s:.2f} | {real_s:.2f} | {scores_s:.2f} | {scores['fid']:.6f} |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=REPO / "results")
@@ -50,8 +74,7 @@ def main() -> None:
         sys.exit(f"{classifier_path} not found: run `snakemake --cores 1 {classifier_path}` in that workflow first")
 
     import torch
-    from genzoo import data, metrics, runtime
-    from genzoo.classifier import features_and_probs, load_classifier
+    from genzoo import metrics
 
     settings = metrics.score_settings(
         {"seed": 0, "coverage_threshold": 0.025, "kid_subsets": 100, "kid_subset_size": args.kid_subset_size}, args.n
@@ -60,22 +83,7 @@ def main() -> None:
     print("| device | features of n images (s) | real side, once per job (s) | scores per checkpoint (s) | FID |")
     print("|---|---:|---:|---:|---:|")
     for name in args.devices:
-        device = runtime.resolve_device(name)
-        runtime.configure_torch(device, args.threads)
-        classifier = load_classifier(classifier_path).to(device)
-        real_images = data.load_split(split / "test.pt", device)[0][: args.n]
-        fake_images = data.load_split(split / "train.pt", device)[0][: args.n]
-        with torch.no_grad():
-            features_s, (real_features, _) = best_seconds(
-                lambda: features_and_probs(classifier, real_images), args.repeats, device
-            )
-            fake_features, fake_probs = features_and_probs(classifier, fake_images)
-        real_s, real = best_seconds(lambda: metrics.real_side(real_features, settings), args.repeats, device)
-        scores_s, scores = best_seconds(
-            lambda: metrics.sample_scores(real, fake_features, fake_probs, settings), args.repeats, device
-        )
-        hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-        print(f"| {hardware} | {features_s:.2f} | {real_s:.2f} | {scores_s:.2f} | {scores['fid']:.6f} |", flush=True)
+        print(time_parts(name, args, classifier_path, split, settings), flush=True)
 
 
 if __name__ == "__main__":
