@@ -283,3 +283,46 @@ def test_a_longer_run_killed_at_the_new_length_writes_its_last_checkpoint_from_t
     train_in_process(small_train_path, killed, epochs=4, checkpoint_every=3)
     assert "epoch 1/4" not in caplog.text and "training afresh" not in caplog.text
     assert published(killed) == published(straight)
+
+
+def test_step_losses_are_appended_not_kept_in_the_state(small_train_path, tmp_path):
+    """The state stays the same size however many steps a run has taken: its step losses are a table of their own,
+    appended to every epoch, that the state only measures."""
+    sizes = {}
+    for epochs in (1, 6):
+        root = tmp_path / f"e{epochs}"
+        train_in_process(small_train_path, root, epochs=epochs, checkpoint_every=10)
+        state = files.load_torch(outputs(root)["resume"] / resume.STATE_FILE)
+        table = outputs(root)["resume"] / resume.STEP_LOSSES
+        assert "step_rows" not in state and state["step_losses_bytes"] == table.stat().st_size
+        assert table.read_text() == (root / "steps.csv").read_text()
+        sizes[epochs] = (outputs(root)["resume"] / resume.STATE_FILE).stat().st_size
+    # Five more epochs add five sample hashes and epoch rows (~200 bytes each), not their 60 rows of step losses.
+    assert sizes[6] - sizes[1] < 5 * 400
+
+
+def test_step_losses_of_an_epoch_whose_state_was_never_saved_are_cut_off(small_train_path, tmp_path):
+    straight = tmp_path / "straight"
+    train_in_process(small_train_path, straight, epochs=3)
+    killed = tmp_path / "killed"
+    train_in_process(small_train_path, killed, epochs=2)
+    as_snakemake_reruns(killed)
+    table = outputs(killed)["resume"] / resume.STEP_LOSSES
+    with table.open("a") as handle:  # epoch 3 appended its rows, then the job died before saving its state
+        handle.write("3,25,0.5,0.5\n3,26,0.5")
+    train_in_process(small_train_path, killed, epochs=3)
+    assert published(killed) == published(straight)
+
+
+def test_a_step_loss_table_shorter_than_its_state_trains_afresh(small_train_path, tmp_path, caplog):
+    root = tmp_path / "run"
+    train_in_process(small_train_path, root, epochs=2)
+    before = published(root)
+    as_snakemake_reruns(root)
+    table = outputs(root)["resume"] / resume.STEP_LOSSES
+    table.write_text(table.read_text()[:-30])
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    train_in_process(small_train_path, root, epochs=2)
+    assert f"training afresh: {table} is shorter than the saved state recorded" in caplog.text
+    assert "epoch 1/2" in caplog.text and published(root) == before
