@@ -297,6 +297,8 @@ def test_a_moving_average_is_refused_where_it_cannot_work():
         ("pytorch-wgan-gp", {"device": "cuda"}, True, False),
         ("dlwp1-gan", {"device": "cuda"}, True, False),
         ("pytorch-gan", {"device": "cuda", "ema": 0.999}, True, False),  # the average is updated eagerly
+        ("pytorch-gan", {"device": "cuda", "compile": True}, True, False),  # compiled and graphed: never measured
+        ("dlwp1-vae", {"device": "cuda"}, True, False),  # Keras' RMSprop decays its rate every step
         ("pytorch-gan", {"device": "cuda", "cuda_graph": False}, True, False),  # as set
         ("pytorch-gan", {"device": "cpu", "cuda_graph": True}, False, True),  # as set (no effect on the CPU)
     ],

@@ -395,19 +395,37 @@ def test_an_ema_run_scores_its_averaged_generator_beside_the_generator(mnist_5k_
         evaluate(run, tmp_path / "plain", trained_classifier, mnist_5k_splits, tmp_path / "scores-plain")
 
 
-def test_the_real_side_prepared_once_scores_as_the_real_features_do():
-    """An evaluate job prepares the real sample once (its neighbour radii) for all its checkpoints: same numbers."""
+def brute_force_manifold_scores(real: np.ndarray, fake: np.ndarray, k_pr: int, k_dc: int) -> dict:
+    """The four k-NN scores straight from their definitions, point by point."""
+
+    def radius(points, index, k):  # distance to the k-th nearest other point
+        return sorted(np.linalg.norm(points - points[index], axis=1))[k]
+
+    def within(point, centres, radii):
+        return [np.linalg.norm(point - centre) <= r for centre, r in zip(centres, radii, strict=True)]
+
+    real_pr = [radius(real, i, k_pr) for i in range(len(real))]
+    real_dc = [radius(real, i, k_dc) for i in range(len(real))]
+    fake_pr = [radius(fake, j, k_pr) for j in range(len(fake))]
+    return {
+        "precision": np.mean([any(within(f, real, real_pr)) for f in fake]),
+        "recall": np.mean([any(within(r, fake, fake_pr)) for r in real]),
+        "density": sum(sum(within(f, real, real_dc)) for f in fake) / (k_dc * len(fake)),
+        "coverage": np.mean([any(within(r, fake, [real_dc[i]] * len(fake))) for i, r in enumerate(real)]),
+    }
+
+
+def test_scores_with_the_real_side_prepared_once_follow_the_definitions():
+    """An evaluate job prepares the real sample once (its neighbour radii) and scores every checkpoint against it."""
     rng = np.random.default_rng(8)
-    real, fake = rng.normal(size=(300, 8)), rng.normal(size=(300, 8)) + 0.2
+    real, fake = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) * 1.3 + 0.3
     settings = metrics.score_settings(
-        {"seed": 0, "kid_subsets": 5, "kid_subset_size": 100, "coverage_threshold": 0.05}, 300
+        {"seed": 0, "kid_subsets": 5, "kid_subset_size": 20, "coverage_threshold": 0.05}, 50
     )
-    probs = one_hot(list(range(10)) * 30)
-    prepared = metrics.real_side(real, settings)
-    assert metrics.sample_scores(prepared, fake, probs, settings) == metrics.sample_scores(real, fake, probs, settings)
-    assert metrics.sample_scores(torch.tensor(real), torch.tensor(fake), torch.tensor(probs), settings) == (
-        metrics.sample_scores(real, fake, probs, settings)
-    )
+    scores = metrics.sample_scores(metrics.real_side(real, settings), fake, one_hot(list(range(10)) * 5), settings)
+    expected = brute_force_manifold_scores(real, fake, settings["precision_recall_k"], settings["density_coverage_k"])
+    assert {key: scores[key] for key in expected} == pytest.approx(expected, abs=1e-12)
+    assert 0 < expected["precision"] < 1 and 0 < expected["coverage"] < 1  # neither all nor nothing
 
 
 def test_neighbour_radii_are_the_kth_nearest_other_point():

@@ -1,8 +1,11 @@
 """Each concurrent CUDA job on one machine gets its own GPU (checked without one: the environment each job gets)."""
 
+import concurrent.futures
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from genzoo import gpus
@@ -46,10 +49,38 @@ def test_concurrent_cuda_jobs_join_the_gpu_the_fewest_jobs_hold(tmp_path):
         stop(1)
         assert start() == "1"  # GPU 1 is now the one with fewer jobs
         places = sorted(path.name for path in tmp_path.iterdir())  # a dead job's place is taken again
-        assert places == ["gpu-0-job0.lock", "gpu-0-job1.lock", "gpu-1-job0.lock"]
+        assert places == ["choosing.lock", "gpu-0-job0.lock", "gpu-0-job1.lock", "gpu-1-job0.lock"]
     finally:
         for index in range(len(jobs)):
             stop(index)
+
+
+def test_jobs_that_choose_at_the_same_moment_spread_over_the_gpus(tmp_path, monkeypatch):
+    """Snakemake starts jobs in bursts. Eight claims at once (threads here, each with its own lock files, as
+    processes have), with the count of each GPU's jobs slowed down so that they overlap: four on each GPU."""
+    counted = gpus.jobs_holding
+
+    def slow_count(lock_dir, gpu):
+        time.sleep(0.05)
+        return counted(lock_dir, gpu)
+
+    monkeypatch.setattr(gpus, "visible_gpus", lambda: ["0", "1"])
+    monkeypatch.setattr(gpus, "jobs_holding", slow_count)
+    monkeypatch.setattr(gpus, "_HELD", [])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    start = threading.Barrier(8)
+
+    def claim():
+        start.wait()
+        return gpus.claim_gpu(tmp_path)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            taken = list(pool.map(lambda _: claim(), range(8)))
+        assert sorted(taken) == ["0"] * 4 + ["1"] * 4
+    finally:
+        for handle in gpus._HELD:
+            handle.close()
 
 
 def open_log(job: subprocess.Popen) -> str:

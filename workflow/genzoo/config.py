@@ -143,11 +143,13 @@ def graph_obstacle(preset: Preset) -> str | None:
 def planned_cuda_graph(settings: dict, preset: Preset, gpu_here: bool) -> bool:
     """cuda_graph as the train job gets it. `auto` becomes true for a run that will train on a GPU (device cuda, or
     device auto when the machine that plans the workflow has one) and whose step a graph can replay (an eager moving
-    average cannot ride along), and false otherwise: on a CPU it changes nothing, so a CPU run plans as before."""
+    average cannot ride along; compiled networks in a graph were never measured), and false otherwise: on a CPU it
+    changes nothing, so a CPU run plans as before."""
     if settings["cuda_graph"] != "auto":
         return settings["cuda_graph"]
     on_gpu = settings["device"] == "cuda" or (settings["device"] == "auto" and gpu_here)
-    return on_gpu and settings["ema"] is None and graph_obstacle(preset) is None
+    eager_only = settings["ema"] is not None or settings["compile"]
+    return on_gpu and not eager_only and graph_obstacle(preset) is None
 
 
 def check_step_budget(key: str, run: dict, preset) -> None:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from . import data, files, losses, models, runtime, sampling
-from .classifier import features_and_probs, load_classifier
+from .classifier import features_and_probs, full_float32, load_classifier
 from .metrics import real_side, sample_scores, score_settings
 from .schedule import checkpoint_epochs, checkpoint_file, metrics_file
 
@@ -154,6 +154,7 @@ def evaluate_run(
 
     device = runtime.resolve_device(device)
     runtime.configure_torch(device, threads)
+    full_float32()
     classifier = load_classifier(classifier_path).to(device)
     reference = json.loads(Path(reference_path).read_text())
     test_images, _ = data.load_split(test_path, device)

@@ -49,9 +49,13 @@ def claim_gpu(lock_dir: str | Path = LOCK_DIR) -> str | None:
     lock_dir = Path(lock_dir)
     lock_dir.mkdir(parents=True, exist_ok=True)
     try:
-        loads = {gpu: jobs_holding(lock_dir, gpu) for gpu in gpus}
-        gpu = min(gpus, key=loads.get)
-        _HELD.append(free_place(lock_dir, gpu))
+        with open(lock_dir / "choosing.lock", "a") as choosing:
+            # One job chooses at a time: jobs started together would otherwise all count the same loads and pick
+            # the same GPU. Held for the count and the taking only (milliseconds), released when the file closes.
+            fcntl.flock(choosing, fcntl.LOCK_EX)
+            loads = {gpu: jobs_holding(lock_dir, gpu) for gpu in gpus}
+            gpu = min(gpus, key=loads.get)
+            _HELD.append(free_place(lock_dir, gpu))
     except OSError as error:  # a file system without locks: nothing to coordinate with
         if error.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP):
             raise

@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from . import data, files, runtime
-from .classifier import features_and_probs, load_classifier
+from .classifier import features_and_probs, full_float32, load_classifier
 from .metrics import inception_score, sample_scores, score_settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ def real_reference(
     """
     device = runtime.resolve_device(device)
     runtime.configure_torch(device, threads)
+    full_float32()
     classifier = load_classifier(classifier_path).to(device)
     classifier_info = json.loads(Path(classifier_info_path).read_text())
     train_images, _ = data.load_split(train_path, device)

@@ -97,7 +97,7 @@ def classifier_file(name):
 
 def gpus_for_run(wildcards):
     """One GPU for a run that asks for device: cuda, so schedulers neither oversubscribe a GPU nor place the run
-    on a node without one; device: auto takes a GPU only where one happens to be free."""
+    on a node without one; a device: auto run reserves none and uses a GPU where it finds one."""
     return int(RUNS[wildcards.run]["device"] == "cuda")
 
 
