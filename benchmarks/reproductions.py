@@ -3,8 +3,9 @@
     python benchmarks/reproductions.py DIR [--grids OUT.png]
 
 Per config entry (a preset at its reference's budget, over its seeds): the budget as epochs x batches of
-B = optimizer steps, the seeds, the training wall time per seed, the best checkpoint's FID (mean ± std over
-seeds, and the epochs it came from), the last checkpoint's FID and classes covered; then per dataset the
+B = optimizer steps, the seeds, the minutes of training per seed (the epochs' own time, over every attempt),
+the best checkpoint's FID (mean ± std over seeds, and the epochs it came from), the last checkpoint's FID and
+classes covered; then per dataset the
 classifier's test accuracy and the real-vs-real FID. It reads results/summary.csv, so the summary must be
 made first (with `select`, for the entries that have finished). --grids writes the last sample grid of each
 entry's first seed side by side, at one height, as one PNG.
@@ -42,6 +43,12 @@ def minutes(seconds: pd.Series) -> str:
     return f"{low:.0f}" if round(low) == round(high) else f"{low:.0f}–{high:.0f}"
 
 
+def training_seconds(run_folder: Path) -> float:
+    """The epochs' own time, summed from the run's epoch table: it spans every attempt of a run that was stopped
+    and resumed (train_info.json times the last attempt only), and leaves out starting, scoring and rendering."""
+    return float(pd.read_csv(run_folder / "losses_epochs.csv")["seconds"].sum())
+
+
 def table(folder: Path) -> str:
     summary = pd.read_csv(folder / "results" / "summary.csv")
     lines = [
@@ -55,9 +62,11 @@ def table(folder: Path) -> str:
         stats = json.loads((folder / "results" / "data" / info["run"]["dataset"] / "stats.json").read_text())
         epochs = ", ".join(str(epoch) for epoch in runs["best_epoch"])
         averaged = f", moving average {info['run']['ema']}" if entry.endswith("+ema") else ""
+        runs_dir = folder / "results" / "runs"
+        seconds = pd.Series([training_seconds(runs_dir / run.removesuffix("+ema")) for run in runs["run"]])
         lines.append(
             f"| `{runs['preset'].iloc[0]}`{averaged} | {budget(info['run'], stats['train']['count'])} | {len(runs)} "
-            f"| {minutes(runs['train_seconds'])} | {format_spread(runs['best_fid'], 'fid')} ({epochs}) "
+            f"| {minutes(seconds)} | {format_spread(runs['best_fid'], 'fid')} ({epochs}) "
             f"| {format_spread(runs['final_fid'], 'fid')} "
             f"| {', '.join(str(int(classes)) for classes in runs['final_classes_covered'])} |"
         )

@@ -119,3 +119,14 @@ def test_scoring_benchmark_times_each_part_of_an_evaluate_job(repo, mnist_5k_spl
     (row,) = [line.split(" | ") for line in output.splitlines() if line.startswith("| CPU |")]
     seconds, fid = [float(cell.strip(" |")) for cell in row[1:-1]], float(row[-1].strip(" |"))
     assert len(seconds) == 3 and min(seconds) >= 0 and sum(seconds) > 0 and fid > 0
+
+
+def test_reproduction_minutes_span_every_attempt_of_a_resumed_run(repo, tmp_path):
+    """A run stopped and resumed has one epoch table over all attempts; train_info.json times the last one only."""
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import reproductions
+
+    (tmp_path / "losses_epochs.csv").write_text(
+        "epoch,step,g_loss,seconds,images_per_s\n1,5,0.7,60.0,9\n2,10,0.6,120.5,9\n"
+    )
+    assert reproductions.training_seconds(tmp_path) == 180.5
