@@ -1,7 +1,7 @@
 """Which package files a module depends on, read from its import statements (no imports run).
 
-The Snakefile makes these files inputs of the rule whose script imports the module, so Snakemake
-reruns exactly the rules whose code changed.
+The rules fingerprint these files as params of the rule whose script imports the module (fingerprints.py), so
+Snakemake reruns exactly the rules whose code changed, and says which file did.
 """
 
 import ast
