@@ -67,6 +67,12 @@ def claim_gpu(lock_dir: str | Path = LOCK_DIR) -> str | None:
     return gpu
 
 
+def claim_gpu_unless_cpu(device: str) -> str | None:
+    """claim_gpu for a job whose device is auto or cuda; nothing for one told to run on the CPU. Call it before torch
+    is imported: that fixes the GPUs a process sees."""
+    return None if device == "cpu" else claim_gpu()
+
+
 def place_files(lock_dir: Path, gpu: str) -> list[Path]:
     return sorted(lock_dir.glob(f"gpu-{gpu}-job*.lock"))
 

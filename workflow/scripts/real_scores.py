@@ -5,8 +5,7 @@ setup(snakemake)
 from genzoo import gpus
 
 device = snakemake.config["training"]["scoring_device"]  # where, not what: no param, so no rerun when it changes
-if device != "cpu":  # before torch is imported: it fixes the GPUs a process sees
-    gpus.claim_gpu()
+gpus.claim_gpu_unless_cpu(device)
 
 from genzoo import real_scores
 from genzoo.config import settings_from_params

@@ -6,8 +6,7 @@ from genzoo import gpus
 from genzoo.config import settings_from_params
 
 run = settings_from_params(snakemake.params, "run")
-if run["device"] != "cpu":  # before torch is imported: it fixes the GPUs a process sees
-    gpus.claim_gpu()
+gpus.claim_gpu_unless_cpu(run["device"])
 
 from genzoo import training
 
