@@ -49,11 +49,15 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     return padded[batch, 0, rows, cols].unsqueeze(1)
 
 
-def full_float32() -> None:
-    """Float32 convolutions and matrix products at full precision on a GPU, where cuDNN's default for convolutions is
-    TF32 (10-bit mantissas): scores made on a GPU then stay close to the CPU's. Nothing changes on the CPU."""
+def scoring_classifier(path: str, device: str, threads: int) -> tuple[torch.device, FeatureClassifier]:
+    """A scoring job's device (auto: a GPU if torch sees one) and the frozen classifier on it. Float32 convolutions
+    and matrix products run at full precision, where cuDNN's default for convolutions on a GPU is TF32 (10-bit
+    mantissas): scores made on a GPU then stay close to the CPU's."""
+    device = runtime.resolve_device(device)
+    runtime.configure_torch(device, threads)
     torch.backends.cudnn.conv.fp32_precision = "ieee"
     torch.backends.cuda.matmul.fp32_precision = "ieee"
+    return device, load_classifier(path).to(device)
 
 
 @torch.no_grad()

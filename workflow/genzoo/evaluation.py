@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import data, files, losses, models, runtime, sampling
-from .classifier import features_and_probs, full_float32, load_classifier
+from . import data, files, losses, models, sampling
+from .classifier import features_and_probs, scoring_classifier
 from .metrics import real_side, sample_scores, score_settings
 from .schedule import checkpoint_epochs, checkpoint_file, metrics_file
 
@@ -17,20 +17,27 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-def load_nets(run: dict, checkpoint_path: Path, roles: tuple[str, ...]) -> dict[str, nn.Module]:
+def remedy(checkpoint_path: Path) -> str:
     # The run's folder holds its resume state too: deleting it all retrains the run from scratch.
-    remedy = f"to train the run again, delete {Path(checkpoint_path).parent.parent} and run snakemake"
+    return f"to train the run again, delete {Path(checkpoint_path).parent.parent} and run snakemake"
+
+
+def read_checkpoint(checkpoint_path: Path) -> dict:
     try:
-        checkpoint = files.load_torch(checkpoint_path)
+        return files.load_torch(checkpoint_path)
     except files.CheckpointError as error:
-        raise files.CheckpointError(f"{error}; {remedy}") from error
+        raise files.CheckpointError(f"{error}; {remedy(checkpoint_path)}") from error
+
+
+def load_nets(run: dict, checkpoint_path: Path, roles: tuple[str, ...]) -> dict[str, nn.Module]:
+    checkpoint = read_checkpoint(checkpoint_path)
     nets = models.build(run["architecture"], run["latent_dim"])
     try:
         for role in roles:
             nets[role].load_state_dict(checkpoint["nets"][role])
     except (KeyError, RuntimeError, TypeError) as error:
-        message = f"{checkpoint_path}: not a {'/'.join(roles)} checkpoint of run {run['name']} ({error}); {remedy}"
-        raise files.CheckpointError(message) from error
+        message = f"{checkpoint_path}: not a {'/'.join(roles)} checkpoint of run {run['name']} ({error}); "
+        raise files.CheckpointError(message + remedy(checkpoint_path)) from error
     return {role: nets[role].eval() for role in roles}
 
 
@@ -41,7 +48,7 @@ def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
 def load_moving_average(run: dict, checkpoint_path: Path) -> nn.Module:
     """The checkpoint's moving average of the generator (role generator_ema, saved by an `ema` run), as a plain
     generator: the averaged module's weights without its count of updates."""
-    checkpoint = files.load_torch(checkpoint_path)
+    checkpoint = read_checkpoint(checkpoint_path)
     generator = models.build(run["architecture"], run["latent_dim"])["generator"]
     try:
         averaged = checkpoint["nets"]["generator_ema"]
@@ -49,10 +56,8 @@ def load_moving_average(run: dict, checkpoint_path: Path) -> nn.Module:
             {key.removeprefix("module."): v for key, v in averaged.items() if key != "n_averaged"}
         )
     except (KeyError, RuntimeError) as error:
-        raise files.CheckpointError(
-            f"{checkpoint_path}: no moving average of run {run['name']}'s generator ({error}); "
-            f"to train the run again, delete {Path(checkpoint_path).parent.parent} and run snakemake"
-        ) from error
+        message = f"{checkpoint_path}: no moving average of run {run['name']}'s generator ({error}); "
+        raise files.CheckpointError(message + remedy(checkpoint_path)) from error
     return generator.eval()
 
 
@@ -152,10 +157,7 @@ def evaluate_run(
     one CSV for the run."""
     import pandas as pd
 
-    device = runtime.resolve_device(device)
-    runtime.configure_torch(device, threads)
-    full_float32()
-    classifier = load_classifier(classifier_path).to(device)
+    device, classifier = scoring_classifier(classifier_path, device, threads)
     reference = json.loads(Path(reference_path).read_text())
     test_images, _ = data.load_split(test_path, device)
     n = reference["n_real"]

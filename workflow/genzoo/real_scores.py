@@ -4,8 +4,8 @@ import json
 import logging
 from pathlib import Path
 
-from . import data, files, runtime
-from .classifier import features_and_probs, full_float32, load_classifier
+from . import data, files
+from .classifier import features_and_probs, scoring_classifier
 from .metrics import inception_score, sample_scores, score_settings
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,7 @@ def real_reference(
     No generator can be expected to beat them: they are each score's floor (or ceiling). Scored on the device (auto:
     a GPU if torch sees one), as the checkpoints are.
     """
-    device = runtime.resolve_device(device)
-    runtime.configure_torch(device, threads)
-    full_float32()
-    classifier = load_classifier(classifier_path).to(device)
+    device, classifier = scoring_classifier(classifier_path, device, threads)
     classifier_info = json.loads(Path(classifier_info_path).read_text())
     train_images, _ = data.load_split(train_path, device)
     test_images, _ = data.load_split(test_path, device)
