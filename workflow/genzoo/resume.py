@@ -224,14 +224,13 @@ def save_state(
     optimizers,
     cursor,
     fixed_noise,
-    step_losses_bytes,
     epoch_rows,
     file_hashes,
 ):
     """Everything the next epoch depends on, RNG states included (as tensors, for weights-only loading), the epochs
     the run was asked for (they tell a finished run from a killed one), the SHA-256 of every checkpoint and
     sample written so far (folder/name -> hash), so a damaged one is never published, and the length of the step
-    losses' table once this epoch's rows were appended (append_step_losses)."""
+    losses' table, to which this epoch's rows were appended (append_step_losses)."""
     state = {
         "key": key,
         "files": file_hashes,
@@ -244,7 +243,7 @@ def save_state(
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "data_cursor": cursor.state_dict(),
         "fixed_noise": fixed_noise.cpu(),
-        "step_losses_bytes": step_losses_bytes,
+        "step_losses_bytes": step_losses_size(resume_dir),
         "epoch_rows": epoch_rows,
     }
     files.save_torch(resume_dir / STATE_FILE, state)
@@ -255,16 +254,14 @@ def step_losses_size(resume_dir: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
-def append_step_losses(resume_dir: Path, rows: list[dict]) -> int:
-    """Appends an epoch's step losses to the resume folder's table (its header first); returns the table's length in
-    bytes, for the state to record. What lies beyond a state's length (an epoch killed before its state was saved)
-    is cut off when the run resumes (restore)."""
+def append_step_losses(resume_dir: Path, rows: list[dict]) -> None:
+    """Appends an epoch's step losses to the resume folder's table (its header first). The state saved after it
+    records the table's length; what lies beyond a state's length (an epoch killed before its state was saved) is
+    cut off when the run resumes (restore)."""
     import pandas as pd
 
-    path = resume_dir / STEP_LOSSES
-    with open(path, "a", newline="") as handle:
+    with open(resume_dir / STEP_LOSSES, "a", newline="") as handle:
         pd.DataFrame(rows).to_csv(handle, header=handle.tell() == 0, index=False)
-    return step_losses_size(resume_dir)
 
 
 def step_losses(resume_dir: Path, epochs: int):

@@ -261,12 +261,11 @@ def train_alone(
             {role: models.count_parameters(net) for role, net in nets.items()},
         )
 
-        done, step, step_losses_bytes, epoch_rows, file_hashes = 0, 0, 0, [], {}
+        done, step, epoch_rows, file_hashes = 0, 0, [], {}
         if state is not None:
             file_hashes = dict(state["files"])
             fixed_noise = resume.restore(state, nets, optimizers, cursor, resume_dir).to(device)
             done = min(state["epoch"], run["epochs"])  # a longer run's state: its first epochs are this run
-            step_losses_bytes = state["step_losses_bytes"]
             epoch_rows = [row for row in state["epoch_rows"] if row["epoch"] <= done]
             step = epoch_rows[-1]["step"]
             last = resume_dir / "checkpoints" / checkpoint_file(done)
@@ -278,7 +277,7 @@ def train_alone(
             epoch_start = time.perf_counter()
             losses_per_step, images_seen = run_epoch(step_fn, nets, optimizers, images, cursor, run, device, labels)
             check_finite(run, epoch, step, losses_per_step)
-            step_losses_bytes = resume.append_step_losses(resume_dir, loss_rows(epoch, step, losses_per_step))
+            resume.append_step_losses(resume_dir, loss_rows(epoch, step, losses_per_step))
             step += cursor.batches_per_epoch
             file_hashes |= save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, resume_dir, epoch in saved)
             seconds = time.perf_counter() - epoch_start
@@ -296,7 +295,6 @@ def train_alone(
                 optimizers,
                 cursor,
                 fixed_noise,
-                step_losses_bytes,
                 epoch_rows,
                 file_hashes,
             )
