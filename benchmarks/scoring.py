@@ -6,9 +6,9 @@
 Uses a finished workflow's frozen classifier and splits (results/classifiers/<dataset>/, results/data/<dataset>/):
 held-out images stand for the real sample, training images for a checkpoint's generated one (the real_scores job's
 comparison). Per device it times, best of --repeats: the classifier's features of n images, the real sample's
-share done once per job (metrics.real_side: its neighbour radii), and every score of one generated sample
-(metrics.sample_scores: FID, KID, IS, precision/recall, density/coverage, classes), and prints the FID as a check
-that the devices agree.
+share done once per job (metrics.real_side: its neighbour radii and KID's real-subset kernels), and every score
+of one generated sample (metrics.sample_scores: FID, KID, IS, precision/recall, density/coverage, classes), and
+prints the FID as a check that the devices agree.
 """
 
 import argparse

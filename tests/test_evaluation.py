@@ -101,8 +101,15 @@ def test_kid_gives_the_same_values_by_whole_set_kernels_and_by_subset_kernels():
     rng = np.random.default_rng(3)
     real, fake = rng.normal(size=(300, 16)), rng.normal(size=(200, 16)) + 0.3
     drawn = [(rng.choice(300, 50, replace=False), rng.choice(200, 50, replace=False)) for _ in range(20)]
-    per_subset = [metrics.mmd_of_subset(real[r], fake[f]) for r, f in drawn]
-    np.testing.assert_allclose(metrics.mmd_from_whole_kernels(real, fake, drawn), per_subset, rtol=1e-10)
+    by_whole = metrics.kid_from_plan(real, fake, metrics.KidPlan(drawn, whole_sets=True))
+    by_subsets = metrics.kid_from_plan(real, fake, metrics.KidPlan(drawn, whole_sets=False))
+    assert by_whole[0] > 0.01 and by_whole[1] > 0  # a real gap, measured over subsets that differ
+    np.testing.assert_allclose(by_whole, by_subsets, rtol=1e-10)
+
+
+def test_kid_plan_takes_whole_set_kernels_where_they_are_cheaper():
+    assert metrics.kid_plan(1000, 1000, 128, 100, 1000, seed=0).whole_sets
+    assert not metrics.kid_plan(10000, 10000, 128, 100, 1000, seed=0).whole_sets
 
 
 def test_kid_refuses_subsets_larger_than_the_samples():
@@ -426,6 +433,33 @@ def test_scores_with_the_real_side_prepared_once_follow_the_definitions():
     expected = brute_force_manifold_scores(real, fake, settings["precision_recall_k"], settings["density_coverage_k"])
     assert {key: scores[key] for key in expected} == pytest.approx(expected, abs=1e-12)
     assert 0 < expected["precision"] < 1 and 0 < expected["coverage"] < 1  # neither all nor nothing
+
+
+def test_scores_taken_a_block_of_rows_at_a_time_equal_the_definitions_at_every_block_size():
+    rng = np.random.default_rng(9)
+    real, fake = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) * 1.3 + 0.3
+    expected = brute_force_manifold_scores(real, fake, k_pr=3, k_dc=5)
+    for rows in (1, 7, 64, 1000):  # one row, blocks with a remainder, one block
+        assert metrics.manifold_scores(real, fake, 3, 5, rows=rows) == pytest.approx(expected, abs=1e-12)
+        radii = metrics.kth_neighbour_radii(real, [3], rows=rows)[3]
+        torch.testing.assert_close(radii, metrics.kth_neighbour_radii(real, [3], rows=len(real))[3], rtol=0, atol=1e-12)
+
+
+def test_a_job_takes_the_real_subsets_kernels_once_and_gets_the_kid_of_a_fresh_computation():
+    rng = np.random.default_rng(10)
+    real, fake = rng.normal(size=(400, 8)), rng.normal(size=(400, 8)) + 0.2
+    probs = one_hot(list(range(10)) * 40)
+    for subset_size in (100, 400):  # both ways of summing the kernels (kid_plan chooses by cost)
+        settings = metrics.score_settings(
+            {"seed": 3, "kid_subsets": 10, "kid_subset_size": subset_size, "coverage_threshold": 0.05}, 400
+        )
+        prepared = metrics.real_side(real, settings)
+        assert prepared.kid_plan.whole_sets == (subset_size == 400)
+        scores = metrics.sample_scores(prepared, fake, probs, settings)
+        fresh = metrics.kernel_inception_distance(real, fake, 10, subset_size, seed=3)
+        assert (scores["kid_mean"], scores["kid_std"]) == fresh and fresh[0] > 0.001
+        with pytest.raises(ValueError, match="399 generated images scored where the settings say 400"):
+            metrics.sample_scores(prepared, fake[:399], probs[:399], settings)
 
 
 def test_neighbour_radii_are_the_kth_nearest_other_point():

@@ -53,10 +53,14 @@ def polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a @ b.T / a.shape[1] + 1.0) ** 3
 
 
-def kernel_inception_distance(features_real, features_fake, subsets: int, subset_size: int, seed: int) -> tuple:
-    """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets."""
-    features_real, features_fake = as_float64(features_real), as_float64(features_fake)
-    n_real, n_fake = len(features_real), len(features_fake)
+class KidPlan(NamedTuple):
+    """The seeded subset pairs of a KID, and whether kernels over the whole sets are the cheaper way to sum them."""
+
+    drawn: list[tuple[np.ndarray, np.ndarray]]
+    whole_sets: bool
+
+
+def kid_plan(n_real: int, n_fake: int, dim: int, subsets: int, subset_size: int, seed: int) -> KidPlan:
     if subset_size > min(n_real, n_fake):
         raise ValueError(f"KID subset size {subset_size} exceeds the sample sizes {n_real}, {n_fake}")
     rng = np.random.default_rng(seed)
@@ -64,46 +68,70 @@ def kernel_inception_distance(features_real, features_fake, subsets: int, subset
              for _ in range(subsets)]  # fmt: skip
     # Kernels over the whole sets cost about (n_real + n_fake)^2 (d + subsets) multiply-adds, each subset's own
     # kernels 3 subsets m^2 d: the first is 11x faster at 1,000 images per side, the second 10x at 10,000.
-    whole_sets = (n_real + n_fake) ** 2 * (features_real.shape[1] + subsets)
-    if whole_sets <= 3 * subsets * subset_size**2 * features_real.shape[1]:
-        values = mmd_from_whole_kernels(features_real, features_fake, drawn)
-    else:
-        values = torch.stack([mmd_of_subset(features_real[r], features_fake[f]) for r, f in drawn])
+    whole_sets = (n_real + n_fake) ** 2 * (dim + subsets) <= 3 * subsets * subset_size**2 * dim
+    return KidPlan(drawn, whole_sets)
+
+
+def subset_masks(drawn: list, side: int, n: int, device) -> torch.Tensor:
+    """One row per subset pair, 1 where the pair's subset of one side (0: real, 1: fake) holds the image."""
+    masks = torch.zeros(len(drawn), n, dtype=torch.float64, device=device)
+    for index, pair in enumerate(drawn):
+        masks[index, torch.as_tensor(pair[side])] = 1.0
+    return masks
+
+
+def kernel_sums_within(features, plan: KidPlan, side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per subset pair, of one side's subset (0: real, 1: fake): the sum of k(x, y) over all its x, y, and over its
+    x = y alone (their difference is the unbiased estimate's within-set sum).
+
+    The real side's are the same for every generated sample scored under the plan: an evaluate job takes them
+    once (RealSample.kid_real_sums), a third of the KID's kernels."""
+    features = as_float64(features)
+    if plan.whole_sets:
+        masks = subset_masks(plan.drawn, side, len(features), features.device)
+        kernel = polynomial_kernel(features, features)
+        return ((masks @ kernel) * masks).sum(1), masks @ kernel.diagonal()
+    totals, diagonals = [], []
+    for pair in plan.drawn:  # one subset's kernel at a time (8 MB each at 1,000 images)
+        kernel = polynomial_kernel(features[pair[side]], features[pair[side]])
+        totals.append(kernel.sum())
+        diagonals.append(kernel.trace())
+    return torch.stack(totals), torch.stack(diagonals)
+
+
+def kernel_sums_across(features_real, features_fake, plan: KidPlan) -> torch.Tensor:
+    """Per subset pair: the sum of k(x, y) over x in its real subset and y in its fake one."""
+    if plan.whole_sets:
+        real_masks = subset_masks(plan.drawn, 0, len(features_real), features_real.device)
+        fake_masks = subset_masks(plan.drawn, 1, len(features_fake), features_fake.device)
+        return ((real_masks @ polynomial_kernel(features_real, features_fake)) * fake_masks).sum(1)
+    return torch.stack([polynomial_kernel(features_real[r], features_fake[f]).sum() for r, f in plan.drawn])
+
+
+def kid_real_sums(features_real, plan: KidPlan) -> torch.Tensor:
+    """The real subsets' within-set kernel sums of the plan's pairs (distinct x, y)."""
+    totals, diagonals = kernel_sums_within(features_real, plan, 0)
+    return totals - diagonals
+
+
+def kid_from_plan(features_real, features_fake, plan: KidPlan, real_sums: torch.Tensor | None = None) -> tuple:
+    """Unbiased MMD^2 of every subset pair of the plan: mean and std. real_sums: kid_real_sums, when taken once for
+    many generated samples."""
+    features_real, features_fake = as_float64(features_real), as_float64(features_fake)
+    if real_sums is None:
+        real_sums = kid_real_sums(features_real, plan)
+    fake_totals, fake_diagonals = kernel_sums_within(features_fake, plan, 1)
+    m = len(plan.drawn[0][0])
+    within = (real_sums + fake_totals - fake_diagonals) / (m * (m - 1))
+    values = within - 2 * kernel_sums_across(features_real, features_fake, plan) / (m * m)
     return float(values.mean()), float(values.std(correction=0))
 
 
-def mmd_of_subset(real, fake) -> torch.Tensor:
-    """Unbiased MMD^2 of one pair of equal-sized subsets, from their own kernels."""
-    real, fake = as_float64(real), as_float64(fake)
-    m = len(real)
-    k_rr, k_ff = polynomial_kernel(real, real), polynomial_kernel(fake, fake)
-    within = (k_rr.sum() - k_rr.trace() + k_ff.sum() - k_ff.trace()) / (m * (m - 1))
-    return within - 2 * polynomial_kernel(real, fake).sum() / (m * m)
-
-
-def mmd_from_whole_kernels(features_real, features_fake, drawn: list) -> torch.Tensor:
-    """Unbiased MMD^2 of every drawn subset pair at once: kernels over the whole sets, subset sums as products."""
+def kernel_inception_distance(features_real, features_fake, subsets: int, subset_size: int, seed: int) -> tuple:
+    """Unbiased MMD^2 with the cubic polynomial kernel: mean and std over random subsets of both sets."""
     features_real, features_fake = as_float64(features_real), as_float64(features_fake)
-    real_masks = torch.zeros(len(drawn), len(features_real), dtype=torch.float64, device=features_real.device)
-    fake_masks = torch.zeros(len(drawn), len(features_fake), dtype=torch.float64, device=features_fake.device)
-    for index, (real, fake) in enumerate(drawn):
-        real_masks[index, torch.as_tensor(real)] = 1.0
-        fake_masks[index, torch.as_tensor(fake)] = 1.0
-
-    def subset_sums(masks_a, kernel, masks_b):
-        return ((masks_a @ kernel) * masks_b).sum(1)
-
-    k_rr = polynomial_kernel(features_real, features_real)
-    k_ff = polynomial_kernel(features_fake, features_fake)
-    m = len(drawn[0][0])
-    within = (
-        subset_sums(real_masks, k_rr, real_masks)
-        - real_masks @ k_rr.diagonal()
-        + subset_sums(fake_masks, k_ff, fake_masks)
-        - fake_masks @ k_ff.diagonal()
-    ) / (m * (m - 1))
-    across = subset_sums(real_masks, polynomial_kernel(features_real, features_fake), fake_masks) / (m * m)
-    return within - 2 * across
+    plan = kid_plan(len(features_real), len(features_fake), features_real.shape[1], subsets, subset_size, seed)
+    return kid_from_plan(features_real, features_fake, plan)
 
 
 def inception_score(probs) -> float:
@@ -122,20 +150,40 @@ def pairwise_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return squared.clamp_(min=0).sqrt_()
 
 
-def kth_neighbour_radii(features, ks: list[int]) -> dict[int, torch.Tensor]:
+# Distances are taken a block of rows at a time: at 10,000 images a side a whole matrix is 800 MB of float64,
+# and the neighbour search and comparisons would make several. A multiple of 64 rows keeps each distance what the
+# whole matrix's product gives on the CPUs measured (BLAS tiles rows in such multiples).
+ROWS_PER_BLOCK = 1024
+
+
+def distance_blocks(a: torch.Tensor, b: torch.Tensor, rows: int):
+    """(row slice of a, distances of those rows to every row of b), ROWS_PER_BLOCK rows at a time."""
+    for start in range(0, len(a), rows):
+        block = slice(start, start + rows)
+        yield block, pairwise_distances(a[block], b)
+
+
+def kth_neighbour_radii(features, ks: list[int], rows: int = ROWS_PER_BLOCK) -> dict[int, torch.Tensor]:
     """Distance of each point to its k-th nearest other point of the same set, for each k in ks."""
     features = as_float64(features)
-    distances = pairwise_distances(features, features)
-    nearest = distances.topk(max(ks) + 1, dim=1, largest=False).values  # column 0 is the point itself
+    nearest = torch.cat(  # column 0 is the point itself
+        [
+            distances.topk(max(ks) + 1, dim=1, largest=False).values
+            for _, distances in distance_blocks(features, features, rows)
+        ]
+    )
     return {k: nearest[:, k].clone() for k in ks}
 
 
 class RealSample(NamedTuple):
-    """The real images' features, with what the scores need of them alone: their k-th neighbour radii for each k
-    of precision/recall and density/coverage (an n x n matrix and a search, done once per job, not per checkpoint)."""
+    """The real images' features, with what the scores need of them alone, done once per job, not per checkpoint:
+    their k-th neighbour radii for each k of precision/recall and density/coverage (an n x n distance search), and,
+    from real_side, the KID's subset pairs and the real subsets' kernel sums."""
 
     features: torch.Tensor
     radii: dict[int, torch.Tensor]
+    kid_plan: KidPlan | None = None
+    kid_real_sums: torch.Tensor | None = None
 
 
 def real_sample(features, ks: list[int]) -> RealSample:
@@ -143,22 +191,29 @@ def real_sample(features, ks: list[int]) -> RealSample:
     return RealSample(features, kth_neighbour_radii(features, sorted(set(ks))))
 
 
-def manifold_scores(real, features_fake, k_pr: int = 3, k_dc: int = 5) -> dict:
+def manifold_scores(real, features_fake, k_pr: int = 3, k_dc: int = 5, rows: int = ROWS_PER_BLOCK) -> dict:
     """Precision and recall (Kynkaanniemi et al. 2019: the share of fakes inside the real k-NN manifold, and vice
     versa) and density and coverage (Naeem et al. 2020: how many real k-NN balls hold each fake, /k, and the share
-    of real balls hit). One cross-distance matrix and one neighbour search per set serve all four. real: a
-    RealSample with radii for k_pr and k_dc, or the real features."""
+    of real balls hit). One pass over the real-to-fake distances, a block of real rows at a time, serves all four.
+    real: a RealSample with radii for k_pr and k_dc, or the real features."""
     if not isinstance(real, RealSample):
         real = real_sample(real, [k_pr, k_dc])
     features_fake = as_float64(features_fake).to(real.features.device)
-    cross = pairwise_distances(real.features, features_fake)
-    fake_radii = kth_neighbour_radii(features_fake, [k_pr])[k_pr]
-    inside = cross <= real.radii[k_dc][:, None]
+    fake_radii = kth_neighbour_radii(features_fake, [k_pr], rows)[k_pr]
+    fakes_inside_real = torch.zeros(len(features_fake), dtype=torch.bool, device=features_fake.device)
+    reals_inside_fake = balls_holding_fakes = fakes_in_balls = 0
+    for block, cross in distance_blocks(real.features, features_fake, rows):
+        fakes_inside_real |= (cross <= real.radii[k_pr][block, None]).any(0)
+        reals_inside_fake += int((cross <= fake_radii[None, :]).any(1).sum())
+        inside = cross <= real.radii[k_dc][block, None]
+        fakes_in_balls += int(inside.sum())
+        balls_holding_fakes += int(inside.any(1).sum())
+    n_real = len(real.features)
     return {
-        "precision": float((cross <= real.radii[k_pr][:, None]).any(0).double().mean()),
-        "recall": float((cross <= fake_radii[None, :]).any(1).double().mean()),
-        "density": int(inside.sum()) / (k_dc * features_fake.shape[0]),
-        "coverage": float(inside.any(1).double().mean()),
+        "precision": float(fakes_inside_real.double().mean()),
+        "recall": reals_inside_fake / n_real,
+        "density": fakes_in_balls / (k_dc * len(features_fake)),
+        "coverage": balls_holding_fakes / n_real,
     }
 
 
@@ -187,18 +242,29 @@ def score_settings(evaluation: dict, n: int) -> dict:
 
 def real_side(real_features, settings: dict) -> RealSample:
     """The real sample, prepared once for every sample_scores call of a job under these score_settings."""
-    return real_sample(real_features, [settings["precision_recall_k"], settings["density_coverage_k"]])
+    real = real_sample(real_features, [settings["precision_recall_k"], settings["density_coverage_k"]])
+    plan = kid_plan(
+        len(real.features),
+        settings["n_generated"],
+        real.features.shape[1],
+        settings["kid_subsets"],
+        settings["kid_subset_size"],
+        settings["seed"],
+    )
+    return real._replace(kid_plan=plan, kid_real_sums=kid_real_sums(real.features, plan))
 
 
 def sample_scores(real, fake_features, fake_probs, settings: dict) -> dict:
     """Every score of a generated sample against a real one (a RealSample from real_side, or its features), under
     score_settings(...)."""
-    if not isinstance(real, RealSample):
-        real = real_side(real, settings)
+    if not isinstance(real, RealSample) or real.kid_plan is None:
+        real = real_side(real.features if isinstance(real, RealSample) else real, settings)
     fake_features = as_float64(fake_features).to(real.features.device)
-    kid_mean, kid_std = kernel_inception_distance(
-        real.features, fake_features, settings["kid_subsets"], settings["kid_subset_size"], settings["seed"]
-    )
+    if len(fake_features) != settings["n_generated"]:
+        raise ValueError(
+            f"{len(fake_features)} generated images scored where the settings say {settings['n_generated']}"
+        )
+    kid_mean, kid_std = kid_from_plan(real.features, fake_features, real.kid_plan, real.kid_real_sums)
     return {
         "fid": frechet_distance(real.features, fake_features),
         "kid_mean": kid_mean,
