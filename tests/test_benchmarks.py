@@ -130,3 +130,52 @@ def test_reproduction_minutes_span_every_attempt_of_a_resumed_run(repo, tmp_path
         "epoch,step,g_loss,seconds,images_per_s\n1,5,0.7,60.0,9\n2,10,0.6,120.5,9\n"
     )
     assert reproductions.training_seconds(tmp_path) == 180.5
+
+
+@pytest.mark.slow  # trains a classifier for a second, then runs the script twice
+def test_checkpoints_made_outside_the_workflow_score_as_the_evaluate_rule_scores_them(repo, mnist_5k_splits, tmp_path):
+    import shutil
+
+    import pandas as pd
+    from conftest import resolved_run
+    from genzoo import classifier, evaluation, files, models, real_scores
+
+    results = tmp_path / "results"
+    (results / "data").mkdir(parents=True)
+    shutil.copytree(mnist_5k_splits["root"], results / "data" / "mnist-5k", ignore=shutil.ignore_patterns("raw"))
+    folder = results / "classifiers" / "mnist-5k"
+    folder.mkdir(parents=True)
+    classifier.train_classifier(
+        mnist_5k_splits["train"], mnist_5k_splits["test"], folder / "classifier.pt", folder / "classifier.json",
+        epochs=1, batch_size=64, lr=1e-3, seed=0,
+    )  # fmt: skip
+    settings = {"n_samples": 200, "seed": 4, "coverage_threshold": 0.025, "kid_subsets": 10, "kid_subset_size": 100}
+    real_scores.real_reference(
+        folder / "classifier.pt", folder / "classifier.json", mnist_5k_splits["train"], mnist_5k_splits["test"],
+        folder / "real_scores.json", settings,
+    )  # fmt: skip
+    torch.manual_seed(0)  # a generator as a reference's script would save it: its state_dict, nothing else
+    run = resolved_run("pytorch-gan", epochs=1, checkpoint_every=1)
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    generator = models.build(run["architecture"], run["latent_dim"])["generator"]
+    files.save_torch(checkpoints / "epoch_0001.pt", {"nets": {"generator": generator.state_dict()}})
+
+    evaluation.evaluate_run(
+        run, checkpoints, folder / "classifier.pt", folder / "real_scores.json", mnist_5k_splits["test"],
+        tmp_path / "metrics", tmp_path / "metrics.csv", settings,
+    )  # fmt: skip
+    command = [sys.executable, "benchmarks/score_checkpoints.py", "--results", str(results), "--dataset", "mnist-5k"]
+    command += ["--preset", "pytorch-gan", "--csv", str(tmp_path / "scored.csv"), str(checkpoints / "epoch_0001.pt")]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert "| epoch_0001.pt |" in output
+    by_rule, by_script = pd.read_csv(tmp_path / "metrics.csv"), pd.read_csv(tmp_path / "scored.csv")
+    for score in ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered"):
+        assert by_script[score][0] == by_rule[score][0], score
+
+    files.save_torch(
+        checkpoints / "vae.pt", {"nets": {"generator": models.build("keras-vae", 2)["generator"].state_dict()}}
+    )
+    command[-1] = str(checkpoints / "vae.pt")
+    failed = subprocess.run(command, cwd=repo, capture_output=True, text=True)
+    assert failed.returncode == 1 and "not a generator checkpoint of run pytorch-gan" in failed.stderr
