@@ -1,13 +1,16 @@
 """Scores generator checkpoints made outside the workflow (a reference project's own script, run as published)
-exactly as the evaluate rule scores a run's: the same frozen classifier, real sample, noise seed and scores.
+as the evaluate rule scores a run's: the same frozen classifier, real sample, noise seed and scores.
 
     python benchmarks/score_checkpoints.py --results <finished workflow>/results --dataset mnist \
-        --preset pytorch-gan CHECKPOINT [CHECKPOINT ...] [--threads 1] [--csv scores.csv]
+        --preset pytorch-gan CHECKPOINT [CHECKPOINT ...] [--device cpu] [--threads 1] [--csv scores.csv]
 
-A checkpoint is a torch file {"nets": {"generator": state_dict}} (the workflow's own checkpoints are such files)
-whose state_dict fits the preset's generator; it is read weights-only. The sample size and the scores' settings
-are those the workflow recorded in results/classifiers/<dataset>/real_scores.json, so the rows compare with its
-runs' metrics.csv. Prints one Markdown row per checkpoint; --csv writes every score of each, as metrics.csv has them.
+A checkpoint is a torch file {"nets": {"generator": state_dict}} (a VAE's: {"encoder": ..., "generator": ...}),
+read weights-only, whose state dicts fit the preset's networks at the preset's own latent size (the workflow's own
+checkpoints are such files). The sample size and the scores' settings are those the workflow recorded in
+results/classifiers/<dataset>/real_scores.json, checked against this code's and against the classifier file, so the
+rows compare with its runs' metrics.csv (bit for bit where both were scored on the same device; a GPU's scores
+agree with the CPU's to about 1e-4 in FID). Prints one Markdown row per checkpoint; --csv writes every score of
+each, as metrics.csv has them.
 """
 
 import argparse
@@ -21,40 +24,54 @@ sys.path.insert(0, str(REPO / "workflow"))
 from genzoo import config, data, evaluation, files  # noqa: E402
 from genzoo.classifier import features_and_probs, scoring_classifier  # noqa: E402
 from genzoo.metrics import real_side, score_settings  # noqa: E402
+from genzoo.presets import PRESETS  # noqa: E402
 
 EVALUATION_KEYS = ("seed", "kid_subsets", "kid_subset_size", "coverage_threshold")
 COLUMNS = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered")
 
 
 def preset_run(preset: str, dataset: str) -> dict:
-    """The preset's run as the workflow resolves it (on the CPU), for its architecture, latent size and pixel range."""
+    """The preset's run as the workflow resolves it, for its architecture, latent size and pixel range."""
     cfg = {"datasets": {dataset: {"source": "mnist"}}, "runs": {preset: {"dataset": dataset, "preset": preset}}}
     config.check_config(cfg)
-    return {**config.resolve_run(cfg, preset), "device": "cpu"}
+    return config.resolve_run(cfg, preset)
 
 
-def recorded_settings(reference_path: Path) -> dict:
-    reference = json.loads(reference_path.read_text())
-    return score_settings({key: reference[key] for key in EVALUATION_KEYS}, reference["n_real"])
+def not_a_checkpoint_remedy(path: Path) -> str:
+    return "give a torch file that holds the preset's generator state_dict as {'nets': {'generator': ...}}"
 
 
 def score_all(args) -> list[dict]:
-    classifiers = args.results / "classifiers" / args.dataset
-    for needed in (classifiers / "classifier.pt", classifiers / "real_scores.json"):
-        if not needed.exists():
-            sys.exit(f"{needed} not found: run the workflow's real_scores job for dataset {args.dataset} first")
+    classifiers, test_path = (
+        args.results / "classifiers" / args.dataset,
+        args.results / "data" / args.dataset / "test.pt",
+    )
+    needed = [classifiers / "classifier.pt", classifiers / "real_scores.json", test_path]
+    missing = [str(path) for path in needed if not path.exists()]
+    if missing:
+        sys.exit(f"{', '.join(missing)} not found: run the workflow's real_scores job for dataset {args.dataset} first")
+    missing = [str(path) for path in args.checkpoints if not path.is_file()]
+    if missing:
+        sys.exit(f"no checkpoint file {', '.join(missing)}")
     run = preset_run(args.preset, args.dataset)
-    settings = recorded_settings(classifiers / "real_scores.json")
-    device, classifier = scoring_classifier(classifiers / "classifier.pt", "cpu", args.threads)
-    test_images, _ = data.load_split(args.results / "data" / args.dataset / "test.pt", device)
+    reference = json.loads((classifiers / "real_scores.json").read_text())
+    settings = score_settings({key: reference[key] for key in EVALUATION_KEYS}, reference["n_real"])
+    try:
+        evaluation.check_reference(reference, classifiers / "real_scores.json", settings, classifiers / "classifier.pt")
+    except ValueError as error:
+        sys.exit(f"{error}: run the workflow's real_scores job again")
+    device, classifier = scoring_classifier(classifiers / "classifier.pt", args.device, args.threads)
+    test_images, _ = data.load_split(test_path, device)
     real = real_side(features_and_probs(classifier, test_images[: settings["n_real"]])[0], settings)
     rows = []
     for path in args.checkpoints:
         try:
-            scores = evaluation.score_checkpoint(run, path, classifier, real, test_images, settings)
+            scores = evaluation.score_checkpoint(
+                run, path, classifier, real, test_images, settings, remedy_for=not_a_checkpoint_remedy
+            )
         except files.CheckpointError as error:
             sys.exit(str(error))
-        rows.append({"checkpoint": str(path), **scores})
+        rows.append({"checkpoint": str(path), **scores, "scored_on": device.type})
         print("| " + " | ".join([path.name, *(f"{scores[key]:.4g}" for key in COLUMNS)]) + " |", flush=True)
     return rows
 
@@ -64,7 +81,8 @@ def main() -> None:
     parser.add_argument("checkpoints", nargs="+", type=Path)
     parser.add_argument("--results", type=Path, default=REPO / "results")
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--preset", required=True, help="the preset whose generator the checkpoints hold")
+    parser.add_argument("--preset", required=True, choices=sorted(PRESETS), help="whose networks the files hold")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--csv", type=Path, help="write every score of every checkpoint here")
     args = parser.parse_args()

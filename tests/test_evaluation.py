@@ -460,6 +460,8 @@ def test_a_job_takes_the_real_subsets_kernels_once_and_gets_the_kid_of_a_fresh_c
         assert (scores["kid_mean"], scores["kid_std"]) == fresh and fresh[0] > 0.001
         with pytest.raises(ValueError, match="399 generated images scored where the settings say 400"):
             metrics.sample_scores(prepared, fake[:399], probs[:399], settings)
+        with pytest.raises(ValueError, match=r"prepared for KID's .* \(400, 400, 10, \d+, 3\), and is scored under"):
+            metrics.sample_scores(prepared, fake, probs, {**settings, "seed": 4})  # its subsets were drawn for seed 3
 
 
 def test_neighbour_radii_are_the_kth_nearest_other_point():

@@ -22,22 +22,23 @@ def remedy(checkpoint_path: Path) -> str:
     return f"to train the run again, delete {Path(checkpoint_path).parent.parent} and run snakemake"
 
 
-def read_checkpoint(checkpoint_path: Path) -> dict:
+def read_checkpoint(checkpoint_path: Path, remedy_for=remedy) -> dict:
+    """The checkpoint's contents (weights only); a file that is not one gets an error that ends in remedy_for(path)."""
     try:
         return files.load_torch(checkpoint_path)
     except files.CheckpointError as error:
-        raise files.CheckpointError(f"{error}; {remedy(checkpoint_path)}") from error
+        raise files.CheckpointError(f"{error}; {remedy_for(checkpoint_path)}") from error
 
 
-def load_nets(run: dict, checkpoint_path: Path, roles: tuple[str, ...]) -> dict[str, nn.Module]:
-    checkpoint = read_checkpoint(checkpoint_path)
+def load_nets(run: dict, checkpoint_path: Path, roles: tuple[str, ...], remedy_for=remedy) -> dict[str, nn.Module]:
+    checkpoint = read_checkpoint(checkpoint_path, remedy_for)
     nets = models.build(run["architecture"], run["latent_dim"])
     try:
         for role in roles:
             nets[role].load_state_dict(checkpoint["nets"][role])
     except (KeyError, RuntimeError, TypeError) as error:
         message = f"{checkpoint_path}: not a {'/'.join(roles)} checkpoint of run {run['name']} ({error}); "
-        raise files.CheckpointError(message + remedy(checkpoint_path)) from error
+        raise files.CheckpointError(message + remedy_for(checkpoint_path)) from error
     return {role: nets[role].eval() for role in roles}
 
 
@@ -45,10 +46,10 @@ def load_generator(run: dict, checkpoint_path: Path) -> nn.Module:
     return load_nets(run, checkpoint_path, ("generator",))["generator"]
 
 
-def load_moving_average(run: dict, checkpoint_path: Path) -> nn.Module:
+def load_moving_average(run: dict, checkpoint_path: Path, remedy_for=remedy) -> nn.Module:
     """The checkpoint's moving average of the generator (role generator_ema, saved by an `ema` run), as a plain
     generator: the averaged module's weights without its count of updates."""
-    checkpoint = read_checkpoint(checkpoint_path)
+    checkpoint = read_checkpoint(checkpoint_path, remedy_for)
     generator = models.build(run["architecture"], run["latent_dim"])["generator"]
     try:
         averaged = checkpoint["nets"]["generator_ema"]
@@ -57,7 +58,7 @@ def load_moving_average(run: dict, checkpoint_path: Path) -> nn.Module:
         )
     except (KeyError, RuntimeError) as error:
         message = f"{checkpoint_path}: no moving average of run {run['name']}'s generator ({error}); "
-        raise files.CheckpointError(message + remedy(checkpoint_path)) from error
+        raise files.CheckpointError(message + remedy_for(checkpoint_path)) from error
     return generator.eval()
 
 
@@ -121,11 +122,11 @@ def vae_test_scores(encoder: nn.Module, decoder: nn.Module, test_images: torch.T
     }
 
 
-def score_checkpoint(run, checkpoint_path, classifier, real, test_images, recorded) -> dict:
+def score_checkpoint(run, checkpoint_path, classifier, real, test_images, recorded, remedy_for=remedy) -> dict:
     """The scores of one checkpoint against the real sample (metrics.real_side), on the classifier's device."""
     device = device_of(classifier)
     roles = ("encoder", "generator") if run["kind"] == "vae" else ("generator",)
-    nets = {role: net.to(device) for role, net in load_nets(run, checkpoint_path, roles).items()}
+    nets = {role: net.to(device) for role, net in load_nets(run, checkpoint_path, roles, remedy_for).items()}
     fakes = generated_images(nets["generator"], run, recorded["n_generated"], recorded["seed"])
     features, probs = features_and_probs(classifier, fakes)
     scores = sample_scores(real, features, probs, recorded)
@@ -135,10 +136,20 @@ def score_checkpoint(run, checkpoint_path, classifier, real, test_images, record
     if run["kind"] == "vae":
         scores |= vae_test_scores(nets["encoder"], nets["generator"], test_images, run, recorded["seed"])
     if run.get("ema") is not None:  # the same noise through the averaged generator, scored the same way
-        averaged = load_moving_average(run, checkpoint_path).to(device)
+        averaged = load_moving_average(run, checkpoint_path, remedy_for).to(device)
         features, probs = features_and_probs(classifier, generated_images(averaged, run, len(fakes), recorded["seed"]))
         scores |= {f"ema_{key}": value for key, value in sample_scores(real, features, probs, recorded).items()}
     return scores
+
+
+def check_reference(reference: dict, reference_path: Path, recorded: dict, classifier_path: Path | None = None) -> None:
+    """The real-vs-real scores (real_scores.json) must have been made under the settings the checkpoints are scored
+    with, and, where classifier_path is given, with that very classifier file."""
+    stale = [key for key, value in recorded.items() if reference.get(key) != value]
+    if stale:
+        raise ValueError(f"{reference_path} was made with other evaluation settings ({', '.join(stale)})")
+    if classifier_path is not None and files.file_hash(classifier_path) != reference["classifier_sha256"]:
+        raise ValueError(f"{reference_path} was made with another classifier than {classifier_path}")
 
 
 def evaluate_run(
@@ -160,12 +171,9 @@ def evaluate_run(
     device, classifier = scoring_classifier(classifier_path, device, threads)
     reference = json.loads(Path(reference_path).read_text())
     test_images, _ = data.load_split(test_path, device)
-    n = reference["n_real"]
-    recorded = score_settings(settings, n)
-    stale = [key for key, value in recorded.items() if reference.get(key) != value]
-    if stale:
-        raise ValueError(f"{reference_path} was made with other evaluation settings ({', '.join(stale)})")
-    real = real_side(features_and_probs(classifier, test_images[:n])[0], recorded)
+    recorded = score_settings(settings, reference["n_real"])
+    check_reference(reference, Path(reference_path), recorded)
+    real = real_side(features_and_probs(classifier, test_images[: recorded["n_real"]])[0], recorded)
     Path(metrics_dir).mkdir(parents=True, exist_ok=True)
     log.info("run %s: scoring %d checkpoints on %s", run["name"], len(checkpoint_epochs(run)), device_name(device))
 

@@ -54,10 +54,12 @@ def polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class KidPlan(NamedTuple):
-    """The seeded subset pairs of a KID, and whether kernels over the whole sets are the cheaper way to sum them."""
+    """The seeded subset pairs of a KID, whether kernels over the whole sets are the cheaper way to sum them, and
+    what the pairs were drawn for: (n_real, n_fake, subsets, subset_size, seed)."""
 
     drawn: list[tuple[np.ndarray, np.ndarray]]
     whole_sets: bool
+    drawn_for: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
 
 
 def kid_plan(n_real: int, n_fake: int, dim: int, subsets: int, subset_size: int, seed: int) -> KidPlan:
@@ -69,7 +71,7 @@ def kid_plan(n_real: int, n_fake: int, dim: int, subsets: int, subset_size: int,
     # Kernels over the whole sets cost about (n_real + n_fake)^2 (d + subsets) multiply-adds, each subset's own
     # kernels 3 subsets m^2 d: the first is 11x faster at 1,000 images per side, the second 10x at 10,000.
     whole_sets = (n_real + n_fake) ** 2 * (dim + subsets) <= 3 * subsets * subset_size**2 * dim
-    return KidPlan(drawn, whole_sets)
+    return KidPlan(drawn, whole_sets, (n_real, n_fake, subsets, subset_size, seed))
 
 
 def subset_masks(drawn: list, side: int, n: int, device) -> torch.Tensor:
@@ -151,8 +153,9 @@ def pairwise_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 # Distances are taken a block of rows at a time: at 10,000 images a side a whole matrix is 800 MB of float64,
-# and the neighbour search and comparisons would make several. A multiple of 64 rows keeps each distance what the
-# whole matrix's product gives on the CPUs measured (BLAS tiles rows in such multiples).
+# and the neighbour search and comparisons would make several. A block's distances are those of the whole matrix's
+# product at the sizes measured (10,000 and 2,500 rows, on the CPU); a block of another height can differ from them
+# in the last bit (BLAS kernels chosen by shape), which moves a count only at an exact tie of radius and distance.
 ROWS_PER_BLOCK = 1024
 
 
@@ -263,6 +266,13 @@ def sample_scores(real, fake_features, fake_probs, settings: dict) -> dict:
     if len(fake_features) != settings["n_generated"]:
         raise ValueError(
             f"{len(fake_features)} generated images scored where the settings say {settings['n_generated']}"
+        )
+    wanted = (len(real.features), len(fake_features), settings["kid_subsets"], settings["kid_subset_size"])
+    if real.kid_plan.drawn_for != (*wanted, settings["seed"]):
+        raise ValueError(
+            f"the real sample was prepared for KID's (n_real, n_fake, subsets, subset_size, seed) "
+            f"{real.kid_plan.drawn_for}, and is scored under {(*wanted, settings['seed'])}: prepare it with real_side "
+            "under the same settings"
         )
     kid_mean, kid_std = kid_from_plan(real.features, fake_features, real.kid_plan, real.kid_real_sums)
     return {
