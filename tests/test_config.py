@@ -81,13 +81,12 @@ def test_vae_rejects_a_discriminator_learning_rate():
         config.check_config(cfg)
 
 
-def test_wgan_gp_refuses_a_cuda_graph_it_could_not_replay():
-    cfg = copy.deepcopy(GOOD)
-    cfg["runs"]["a"].update(preset="pytorch-wgan-gp", cuda_graph=True)
-    with pytest.raises(
-        config.ConfigError, match=r"runs\.a\.cuda_graph: preset 'pytorch-wgan-gp' updates its generator"
-    ):
+def test_the_conditional_and_the_critic_presets_take_cuda_graphs():
+    for preset in ("pytorch-cgan", "pytorch-wgan-gp"):
+        cfg = copy.deepcopy(GOOD)
+        cfg["runs"]["a"].update(preset=preset, cuda_graph=True)
         config.check_config(cfg)
+        assert config.resolve_run(cfg, "a")["cuda_graph"] is True
 
 
 def test_run_overrides_win_over_preset_defaults():
@@ -293,9 +292,10 @@ def test_a_moving_average_is_refused_where_it_cannot_work():
         ("pytorch-gan", {"device": "cpu"}, True, False),
         ("pytorch-gan", {"device": "cuda"}, False, True),  # bound for a GPU wherever it is planned (a cluster)
         ("dlwp-vae", {"device": "cuda"}, False, True),
-        ("pytorch-cgan", {"device": "cuda"}, True, False),  # steps one graph cannot replay stay eager
+        ("pytorch-cgan", {"device": "cuda"}, True, False),  # graphs not yet checked on a GPU: true tries them
         ("pytorch-wgan-gp", {"device": "cuda"}, True, False),
-        ("dlwp1-gan", {"device": "cuda"}, True, False),
+        ("pytorch-wgan-gp", {"device": "cuda", "cuda_graph": True}, True, True),
+        ("dlwp1-gan", {"device": "cuda"}, True, False),  # steps no graph can replay stay eager
         ("pytorch-gan", {"device": "cuda", "ema": 0.999}, True, False),  # the average is updated eagerly
         ("pytorch-gan", {"device": "cuda", "compile": True}, True, False),  # compiled and graphed: never measured
         ("dlwp1-vae", {"device": "cuda"}, True, False),  # Keras' RMSprop decays its rate every step
@@ -326,7 +326,6 @@ def test_cuda_graph_auto_plans_a_cpu_run_as_the_former_default_did():
 
 def test_a_cuda_graph_asked_for_where_none_can_replay_the_step_is_refused():
     for preset, message in [
-        ("pytorch-cgan", "conditional preset 'pytorch-cgan' cannot replay a CUDA graph yet"),
         ("dlwp1-gan", "preset 'dlwp1-gan' decays its learning rate every step"),
     ]:
         cfg = copy.deepcopy(GOOD)

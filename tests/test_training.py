@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import resolved_run
-from genzoo import data, files, losses, models, runtime, sampling, steps, training
+from genzoo import config, data, files, losses, models, runtime, sampling, steps, training
 from genzoo.presets import PRESETS
 
 
@@ -343,6 +343,17 @@ def test_compiled_networks_match_eager_ones_and_keep_their_checkpoint_keys():
         assert list(net.state_dict()) == list(plain[role].state_dict())
 
 
+def test_a_graphed_critic_step_keeps_one_graph_for_each_phase_of_its_updates():
+    """WGAN-GP updates G on batches 0, n_critic, 2 n_critic, ... of an epoch: two phases, so two graphs."""
+    run = resolved_run("pytorch-wgan-gp", device="cuda", cuda_graph=True)
+    graphed = steps.step_function(run, torch.device("cuda"))  # wrapping touches no GPU
+    assert graphed.step_fn is steps.step_critic
+    assert [graphed.phase(run, index) for index in range(11)] == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    plain = steps.step_function(resolved_run("pytorch-cgan", device="cuda", cuda_graph=True), torch.device("cuda"))
+    assert {plain.phase(run, index) for index in range(11)} == {0}
+    assert steps.step_function(run, torch.device("cpu")) is steps.step_critic  # no graphs off the GPU
+
+
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="the CUDA path needs a GPU")
 
 
@@ -378,11 +389,7 @@ def test_every_preset_trains_on_cuda_and_the_cpu_redraws_its_samples(preset, var
     from genzoo import evaluation
 
     precision, graph = variant.split("+")[0], variant.endswith("+graph")
-    if graph and (
-        PRESETS[preset].conditional
-        or PRESETS[preset].update_order == "critic"
-        or PRESETS[preset].optimizer == "rmsprop"
-    ):
+    if graph and config.graph_obstacle(PRESETS[preset]):
         pytest.skip(f"{preset} cannot replay a CUDA graph (the config check refuses it)")
     run = resolved_run(
         preset, epochs=2, batch_size=32, steps_per_epoch=3, device="cuda", precision=precision, cuda_graph=graph
@@ -402,6 +409,23 @@ def test_every_preset_trains_on_cuda_and_the_cpu_redraws_its_samples(preset, var
     assert saved.std() > 0
     # Weights stay fp32 under bf16 autocast and samples are drawn outside it: GPU and CPU differ by rounding only.
     assert difference.mean() < 0.5 and difference.max() <= 8
+
+
+@cuda
+@pytest.mark.parametrize("preset", ["pytorch-cgan", "pytorch-wgan-gp", "pytorch-gan"])
+def test_graph_replays_take_the_steps_eager_code_takes(preset, tiny_train, tmp_path):
+    """Labels as a static input (cgan), one graph per phase (WGAN-GP's generator update on every n_critic-th batch):
+    2 epochs of 5 batches, so the critic's phases alternate and each is captured after the warm-up, then replayed.
+    The replays draw the noise and labels eager steps draw, so the step losses agree to rounding."""
+    import numpy as np
+
+    by_mode = {}
+    for graph in (False, True):
+        run = resolved_run(preset, epochs=2, batch_size=16, steps_per_epoch=5, device="cuda", cuda_graph=graph)
+        train_tiny(run, tiny_train, tmp_path / str(graph))
+        by_mode[graph] = pd.read_csv(tmp_path / str(graph) / "steps.csv").drop(columns=["epoch", "step"])
+    assert list(by_mode[True].columns) == list(by_mode[False].columns) and len(by_mode[True]) == 10
+    np.testing.assert_allclose(by_mode[True].to_numpy(float), by_mode[False].to_numpy(float), rtol=1e-3, atol=1e-5)
 
 
 def test_a_batch_larger_than_the_data_is_refused_not_shrunk(tiny_train, tmp_path):

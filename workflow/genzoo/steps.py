@@ -188,7 +188,17 @@ STEPS = {
 }
 
 
+def critic_phase(run: dict, index: int) -> int:
+    """1 on the batches where step_critic also updates the generator, 0 on the others."""
+    return int(index % run["n_critic"] == 0)
+
+
+PHASES = {"critic": critic_phase}  # steps whose work depends on the batch's index, by update order
+
+
 def step_function(run: dict, device: torch.device):
-    """The preset's step; on a GPU, replayed as one CUDA graph when the run sets cuda_graph: true."""
+    """The preset's step; on a GPU, replayed as CUDA graphs (one per phase) when the run sets cuda_graph: true."""
     step_fn = STEPS[run["update_order"]]
-    return cuda_graphs.GraphedStep(step_fn) if uses_cuda_graph(run, device) else step_fn
+    if not uses_cuda_graph(run, device):
+        return step_fn
+    return cuda_graphs.GraphedStep(step_fn, phase=PHASES.get(run["update_order"], cuda_graphs.single_phase))
