@@ -45,3 +45,36 @@ def test_checkpoints_holding_code_are_refused(tmp_path):
     torch.save({"callable": os.getcwd}, path)
     with pytest.raises(files.CheckpointError, match="not a valid weights-only torch file"):
         files.load_torch(path)
+
+
+def test_a_job_stopped_with_sigterm_unwinds_and_leaves_no_temporary_file(repo, tmp_path):
+    """scancel, a cluster's time limit or Snakemake stopping a job send SIGTERM: the scripts' common setup turns it
+    into an interrupt, so an unfinished atomic write removes its temporary file."""
+    import subprocess
+    import sys
+
+    scripts, out = repo / "workflow" / "scripts", tmp_path / "out"
+    out.mkdir()
+    code = f"""
+import os, signal, sys, time, types
+sys.path.insert(0, {str(scripts)!r})
+import script_setup
+script_setup.setup(types.SimpleNamespace(scriptdir={str(scripts)!r}, log=[]))
+from genzoo import files
+with files.atomic_path({str(out / "result.bin")!r}) as tmp:
+    tmp.write_bytes(b"half of it")
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "KeyboardInterrupt: stopped by signal 15" in result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_read_is_not_called_damaged(tmp_path):
+    """Only content that is not a weights-only torch file is a CheckpointError (callers discard such files); a read
+    error is raised as it is."""
+    with pytest.raises(IsADirectoryError):
+        files.load_torch(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        files.load_torch(tmp_path / "missing.pt")

@@ -124,6 +124,33 @@ def test_a_corrupt_state_starts_afresh_instead_of_failing(tmp_path, caplog):
     assert "starting afresh" in caplog.text and "state.pt" in caplog.text
 
 
+def test_a_state_that_cannot_be_read_fails_the_job_and_keeps_the_folder(tmp_path):
+    """A read error (here: state.pt is a folder; on a cluster, a lost NFS handle) says nothing about the state's
+    content: the job fails with it, and a rerun resumes, instead of the folder being cleared for a fresh start."""
+    resume_dir = tmp_path / "resume"
+    (resume_dir / resume.STATE_FILE).mkdir(parents=True)
+    (resume_dir / "checkpoints").mkdir()
+    (resume_dir / "checkpoints" / "epoch_0001.pt").write_bytes(b"days of training")
+    with pytest.raises(IsADirectoryError):
+        resume.start(resume_dir, "key", make_run())
+    assert (resume_dir / "checkpoints" / "epoch_0001.pt").read_bytes() == b"days of training"
+
+
+def test_temporary_files_of_a_killed_attempt_are_removed_when_training_starts(tmp_path):
+    resume_dir = tmp_path / "resume"
+    (resume_dir / "checkpoints").mkdir(parents=True)
+    leftovers = [resume_dir / ".state.pt.k2j4.tmp", resume_dir / "checkpoints" / ".epoch_0001.pt.x8.tmp"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half a file")
+    (resume_dir / "checkpoints" / "keep.tmp").write_bytes(b"not ours")  # not a temporary name of atomic_path
+    assert resume.start(resume_dir, "key", make_run()) is None
+    assert not any(leftover.exists() for leftover in leftovers)
+    files.save_torch(resume_dir / resume.STATE_FILE, {"key": "other", "epoch": 1})
+    leftovers[1].write_bytes(b"half a file")
+    resume.start(resume_dir, "key", make_run())
+    assert not leftovers[1].exists()
+
+
 def test_the_resume_key_changes_with_settings_and_data(train_path, tmp_path):
     run = make_run()
     key = resume.resume_key(run, train_path)
@@ -283,6 +310,12 @@ def test_a_longer_run_killed_at_the_new_length_writes_its_last_checkpoint_from_t
     train_in_process(small_train_path, killed, epochs=4, checkpoint_every=3)
     assert "epoch 1/4" not in caplog.text and "training afresh" not in caplog.text
     assert published(killed) == published(straight)
+    state = files.load_torch(resume_dir / resume.STATE_FILE)  # the state vouches for the checkpoint it led to
+    assert state["epochs"] == 4 and "checkpoints/epoch_0004.pt" in state["files"]
+    caplog.clear()
+    as_snakemake_reruns(killed)
+    train_in_process(small_train_path, killed, epochs=4, checkpoint_every=3)
+    assert "publishing its files without training" in caplog.text and published(killed) == published(straight)
 
 
 def test_step_losses_are_appended_not_kept_in_the_state(small_train_path, tmp_path):

@@ -78,14 +78,20 @@ class CheckpointError(RuntimeError):
 
 
 def load_torch(path: str | os.PathLike, map_location="cpu") -> Any:
-    """Loads tensors and plain containers only (weights_only=True): never unpickles code."""
+    """Loads tensors and plain containers only (weights_only=True): never unpickles code.
+
+    CheckpointError means the file's content is not such a file (truncated, foreign, damaged). A file that cannot be
+    read at all (missing, a lost network file handle, an I/O error) raises the OSError itself: that says nothing
+    about the content, and a caller that discards damaged files must not discard this one."""
     import torch
 
+    with open(path, "rb") as handle:
+        content = handle.read()
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
+        return torch.load(io.BytesIO(content), map_location=map_location, weights_only=True)
+    except MemoryError:
         raise
-    except Exception as error:  # torch raises several types for truncated or foreign files
+    except Exception as error:  # torch raises several types for truncated or foreign files (an OSError among them)
         raise CheckpointError(f"cannot load {path}: not a valid weights-only torch file ({error})") from error
 
 

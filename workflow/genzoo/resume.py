@@ -134,6 +134,7 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
             state = None
     if state is None and resume_dir.exists():
         shutil.rmtree(resume_dir)
+    remove_temporary_files(resume_dir)
     for folder in training_files(run):
         (resume_dir / folder).mkdir(parents=True, exist_ok=True)
     if state is not None:
@@ -146,6 +147,14 @@ def start(resume_dir: Path, key: str, run: dict) -> dict | None:
             )
         log.info("run %s: %s", run["name"], going_on(state, run, resume_dir))
     return state
+
+
+def remove_temporary_files(resume_dir: Path) -> None:
+    """The temporary files of writes a killed attempt never finished (files.atomic_path names them .<name>.*.tmp):
+    start runs under the trainer's lock, so no live writer owns one."""
+    if resume_dir.exists():
+        for leftover in resume_dir.rglob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

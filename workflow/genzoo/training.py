@@ -177,12 +177,16 @@ def save_epoch_outputs(run, nets, fixed_noise, epoch, step, device, resume_dir, 
         written[f"samples/{manifold_file(epoch)}"] = grid
     for name, array in written.items():
         files.save_npy(resume_dir / name, array)
-    if checkpoint:
-        name = f"checkpoints/{checkpoint_file(epoch)}"
-        state = {role: net.state_dict() for role, net in nets.items()}
-        files.save_torch(resume_dir / name, {"epoch": epoch, "step": step, "nets": state})
-        written[name] = None
-    return {name: files.file_hash(resume_dir / name) for name in written}
+    hashes = {name: files.file_hash(resume_dir / name) for name in written}
+    return hashes | (save_checkpoint(nets, epoch, step, resume_dir) if checkpoint else {})
+
+
+def save_checkpoint(nets, epoch, step, resume_dir) -> dict[str, str]:
+    """The epoch's weights in the resume folder; returns the file (folder/name) with its SHA-256."""
+    name = f"checkpoints/{checkpoint_file(epoch)}"
+    state = {role: net.state_dict() for role, net in nets.items()}
+    files.save_torch(resume_dir / name, {"epoch": epoch, "step": step, "nets": state})
+    return {name: files.file_hash(resume_dir / name)}
 
 
 def train(
@@ -270,7 +274,12 @@ def train_alone(
             step = epoch_rows[-1]["step"]
             last = resume_dir / "checkpoints" / checkpoint_file(done)
             if state["epoch"] == run["epochs"] and not last.is_file():  # a longer run killed at this run's end
-                file_hashes |= save_epoch_outputs(run, nets, fixed_noise, done, step, device, resume_dir, True)
+                # Its samples are the state's; the checkpoint it lacks is written, and the state vouches for it.
+                file_hashes |= save_checkpoint(nets, done, step, resume_dir)
+                resume.save_state(
+                    resume_dir, key, run["epochs"], done, step, nets, optimizers, cursor, fixed_noise, epoch_rows,
+                    file_hashes,
+                )  # fmt: skip
 
         started = time.time()
         for epoch in range(done + 1, run["epochs"] + 1):
