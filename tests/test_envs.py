@@ -86,8 +86,12 @@ def test_every_rules_env_has_what_its_script_and_package_modules_import(repo):
         available = set(env_pins(repo / env))
         script = repo / "workflow" / "scripts" / re.search(r'script:\n\s+"\.\./scripts/([\w.]+)"', block).group(1)
         code = re.search(r"(package|run)_code\(([^)]*)\)", block)
-        modules = re.findall(r'"(\w+)"', code.group(2))
-        if code.group(1) == "run":  # the run's own architecture, which may be any of them
+        if code is None:  # a rule whose code is not a param (download): the package modules its script imports
+            modules = re.findall(r"^from genzoo import (\w+)$", script.read_text(), re.MULTILINE)
+            assert modules, f"rule {name}: no package_code and no `from genzoo import` in {script.name}"
+        else:
+            modules = re.findall(r'"(\w+)"', code.group(2))
+        if code is not None and code.group(1) == "run":  # the run's own architecture, which may be any of them
             modules += every_architecture
         files = [script, *map(Path, module_closure(*modules))]
         imported = set().union(*(module_level_imports(f) for f in files)) - local - sys.stdlib_module_names

@@ -39,7 +39,8 @@ def small_dataset(tmp_path, monkeypatch):
         content = idx_bytes(array)
         archive = gzip.compress(content, compresslevel=9, mtime=0)
         (official / f"{name}.gz").write_bytes(archive)
-        files.append(sources.KnownFile(name, hashlib.md5(archive).hexdigest(), hashlib.sha256(content).hexdigest()))
+        md5, sha256 = hashlib.md5(archive).hexdigest(), hashlib.sha256(content).hexdigest()
+        files.append(sources.KnownFile(name, md5, sha256, len(content)))
     unreachable = sources.Dataset(mirrors=("http://127.0.0.1:9/",), files=tuple(files))
     monkeypatch.setitem(sources.DATASETS, "mnist", unreachable)
     return {"official": official, "arrays": arrays, "files": files}
@@ -185,7 +186,76 @@ def test_pins_are_torchvisions_and_name_the_files_normalize_reads():
         assert list(pinned.mirrors) == list(cls.mirrors)
         assert sorted(f.name for f in pinned.files) == sorted(IDX_NAMES)
         assert all(len(f.sha256) == 64 for f in pinned.files)
+        # An IDX file's size follows from its header: 16 bytes and the images, 8 bytes and the labels.
+        counts = {"train": 60_000, "t10k": 10_000}
+        for known in pinned.files:
+            n = counts[known.name.split("-")[0]]
+            assert known.size == (16 + n * 28 * 28 if "images" in known.name else 8 + n), known.name
     assert sources.EMBEDDED_MNIST_5K == data.EMBEDDED_MNIST_5K
+
+
+def test_an_archive_that_decompresses_past_the_known_size_is_refused_as_it_grows(small_dataset, tmp_path):
+    """A gzip bomb (or just the wrong file) stops at the first byte past the pinned size, not at the end of it."""
+    copy = recompressed_copy(small_dataset, tmp_path / "copy")
+    name = "t10k-labels-idx1-ubyte"
+    content = gzip.decompress((copy / f"{name}.gz").read_bytes())
+    (copy / f"{name}.gz").write_bytes(gzip.compress(content + bytes(50 << 20), compresslevel=9))  # 50 MB of zeros
+    with pytest.raises(sources.DownloadError, match=rf"{name}.gz holds more than the {len(content)} bytes"):
+        sources.fetch("mnist", tmp_path / "raw", [str(copy)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy", "official"]
+
+
+def test_a_folder_whose_archive_is_not_the_data_is_read_from_its_plain_file(small_dataset, tmp_path):
+    """torchvision's raw/ folder keeps both: a damaged .gz beside a good decompressed file costs nothing."""
+    folder = recompressed_copy(small_dataset, tmp_path / "raw-folder")
+    for name in IDX_NAMES:
+        (folder / name).write_bytes(gzip.decompress((folder / f"{name}.gz").read_bytes()))
+    tamper(folder, "train-labels-idx1-ubyte")
+    records = sources.fetch("mnist", tmp_path / "raw", [str(folder)])
+    by_file = {record["file"]: record for record in records}
+    assert by_file["train-labels-idx1-ubyte"]["from"] == str(folder / "train-labels-idx1-ubyte")
+    assert by_file["train-labels-idx1-ubyte"]["verified_by"] == "content sha256"
+    assert by_file["t10k-labels-idx1-ubyte"]["from"] == str(folder / "t10k-labels-idx1-ubyte.gz")
+    (folder / "train-labels-idx1-ubyte").write_bytes(b"not it either")
+    with pytest.raises(sources.DownloadError, match=r"train-labels-idx1-ubyte from .*; and .*\.gz"):
+        sources.fetch("mnist", tmp_path / "raw2", [str(folder)])
+
+
+def test_a_redirected_download_records_where_it_came_from(small_dataset, http_mirror, tmp_path):
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", http_mirror + self.path.lstrip("/"))
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        records = sources.fetch("mnist", tmp_path / "raw", [f"http://127.0.0.1:{server.server_address[1]}/"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [record["from"] for record in records] == [f"{http_mirror}{name}.gz" for name in IDX_NAMES]
+
+
+def test_a_write_this_machine_cannot_make_stops_the_fetch_naming_the_path():
+    """A full disk is not a mirror's fault: no other mirror is tried, and the error names where writing failed."""
+    import io
+
+    with pytest.raises(sources.StagingError, match=r"cannot write /dev/full: .*No space left on device"):
+        sources.copy_hashing(io.BytesIO(b"x" * 100), Path("/dev/full"), 1000, "a mirror")
+    assert issubclass(sources.StagingError, OSError)  # callers that catch OSError still see it
+
+
+def test_a_download_still_running_at_its_deadline_is_stopped(small_dataset, tmp_path):
+    import io
+
+    archive = (small_dataset["official"] / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    with pytest.raises(sources.DownloadError, match=r"http://slow/x.gz took more than -?\d+ s; stopped"):
+        sources.read_archive(io.BytesIO(archive), tmp_path / "out", "http://slow/x.gz", 1000, deadline_s=-1)
 
 
 @pytest.mark.slow

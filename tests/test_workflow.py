@@ -392,6 +392,7 @@ CONFIG_EDITS = {
     "`datasets.mnist-5k.train_subset` (the dataset)": lambda c: c["datasets"]["mnist-5k"].update(train_subset=256),
 }
 CODE_EDITS = {
+    "`sources.py` (how files are fetched and checked)": ("sources.py", "\n# edited\n"),
     "`models/mlp_gan.py` (one model file)": ("models/mlp_gan.py", "\n# edited\n"),
     "`models/keras_layers.py` (shared by two models)": ("models/keras_layers.py", "\n# edited\n"),
     "`training.py` (the training loop)": ("training.py", "\n# edited\n"),

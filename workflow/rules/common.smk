@@ -8,6 +8,7 @@ from genzoo import config as genzoo_config
 from genzoo import frames, gpus, models, schedule
 from genzoo.codedeps import module_closure
 from genzoo.fingerprints import fingerprint, fingerprint_params
+from genzoo.sources import pinned_content
 from snakemake.exceptions import WorkflowError
 
 for configfile_path in dict.fromkeys(map(str, workflow.configfiles)):

@@ -6,10 +6,11 @@ rule download:
     conda:
         "../../envs/torch.yaml"
     params:
-        **package_code("sources"),
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
-    # The mirrors are not a param: where verified data came from must not rerun the download and, after it,
-    # every job downstream (download.py reads them from the config).
+        content=lambda wildcards: pinned_content(config["datasets"][wildcards.dataset]["source"]),
+    # Verified data are the same data whatever fetched them, wherever from: neither the mirrors nor the code that
+    # fetches (sources.py) are params, since a rerun would rerun every job downstream; the pinned checksums are
+    # (download.py reads the mirrors from the config).
     script:
         "../scripts/download.py"
 

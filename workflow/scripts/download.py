@@ -4,6 +4,6 @@ setup(snakemake)
 
 from genzoo import sources
 
-# Mirrors come from the config, not from params: a change of mirror must not rerun the download (see data.smk).
+# Mirrors come from the config, not from params: where verified data came from must not rerun the download (data.smk).
 mirrors = snakemake.config["datasets"][snakemake.wildcards.dataset].get("mirrors")
 sources.fetch(snakemake.params.source, snakemake.output.raw, mirrors)
