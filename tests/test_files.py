@@ -78,3 +78,14 @@ def test_a_file_that_cannot_be_read_is_not_called_damaged(tmp_path):
         files.load_torch(tmp_path)
     with pytest.raises(FileNotFoundError):
         files.load_torch(tmp_path / "missing.pt")
+
+
+def test_an_atomic_write_is_synced_to_disk_before_and_after_its_rename(tmp_path, monkeypatch):
+    """The temporary file before it takes the target's name, the folder after: a crash of the machine then finds the
+    old file or the whole new one."""
+    synced = []
+    real_sync = files.sync_to_disk
+    monkeypatch.setattr(files, "sync_to_disk", lambda path: synced.append(str(path)) or real_sync(path))
+    files.write_text(tmp_path / "result.txt", "done")
+    assert len(synced) == 2 and synced[0].startswith(str(tmp_path / ".result.txt.")) and synced[1] == str(tmp_path)
+    assert (tmp_path / "result.txt").read_text() == "done"

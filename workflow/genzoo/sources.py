@@ -154,6 +154,7 @@ def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) ->
         if raw_dir.exists():
             shutil.rmtree(raw_dir)
         staging.rename(raw_dir)
+        files.sync_to_disk(raw_dir.parent)  # the files inside were synced as they were written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return records
