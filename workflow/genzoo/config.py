@@ -133,23 +133,16 @@ def graph_obstacle(preset: Preset) -> str | None:
     return None
 
 
-def graphs_checked_on_a_gpu(preset: Preset) -> bool:
-    """Whether the preset's step has been replayed as graphs on a GPU and checked against eager steps (the CUDA tests
-    of test_training.py). A conditional preset's graphs (its labels a static input) and a critic's (one graph per
-    phase of its updates) have not been yet: `cuda_graph: true` tries them, `auto` leaves them eager."""
-    return not preset.conditional and preset.update_order != "critic"
-
-
 def planned_cuda_graph(settings: dict, preset: Preset, gpu_here: bool) -> bool:
     """cuda_graph as the train job gets it. `auto` becomes true for a run that will train on a GPU (device cuda, or
-    device auto when the machine that plans the workflow has one) and whose step graphs can replay and were checked
-    on a GPU (an eager moving average cannot ride along; compiled networks in a graph were never measured), and
-    false otherwise: on a CPU it changes nothing, so a CPU run plans as before."""
+    device auto when the machine that plans the workflow has one) and whose step graphs can replay (an eager moving
+    average cannot ride along; compiled networks in a graph were never measured), and false otherwise: on a CPU it
+    changes nothing, so a CPU run plans as before."""
     if settings["cuda_graph"] != "auto":
         return settings["cuda_graph"]
     on_gpu = settings["device"] == "cuda" or (settings["device"] == "auto" and gpu_here)
     eager_only = settings["ema"] is not None or settings["compile"]
-    return on_gpu and not eager_only and graph_obstacle(preset) is None and graphs_checked_on_a_gpu(preset)
+    return on_gpu and not eager_only and graph_obstacle(preset) is None
 
 
 def check_step_budget(key: str, run: dict, preset) -> None:

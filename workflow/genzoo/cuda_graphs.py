@@ -44,20 +44,24 @@ class GraphedStep:
 
     A step that does different work by the batch's index within the epoch (WGAN-GP's generator update on
     every n_critic-th batch) names its phases: phase(run, index) -> key, and each phase gets a graph of its
-    own, captured the first time it comes after the warm-up."""
+    own, captured the first time it comes after the warm-up and after one eager call of its own (a resumed
+    critic's first generator update, say), so that no optimizer creates its state inside a capture."""
 
     def __init__(self, step_fn, warmup: int = 3, phase: Callable[[dict, int], int] = single_phase):
         self.step_fn, self.warmup, self.phase, self.eager_calls = step_fn, warmup, phase, 0
         self.captured: dict[int, CapturedStep] = {}
+        self.warmed: set[int] = set()  # phases run eagerly at least once: their optimizers' state exists
 
     def __call__(self, nets, optimizers, real, run, device, index=0, labels=None) -> dict[str, torch.Tensor]:
         phase = self.phase(run, index)
-        if phase not in self.captured and self.eager_calls >= self.warmup and real.shape[0] == run["batch_size"]:
+        ready = self.eager_calls >= self.warmup and phase in self.warmed and real.shape[0] == run["batch_size"]
+        if phase not in self.captured and ready:
             self.captured[phase] = self.capture(nets, optimizers, real, run, device, index, labels)
         captured = self.captured.get(phase)
         if captured is not None and captured.fits(real):
             return captured.replay(real, labels)
         self.eager_calls += 1
+        self.warmed.add(phase)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
