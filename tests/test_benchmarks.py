@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -98,21 +99,36 @@ def test_gpu_sharing_benchmark_times_k_jobs_started_together(repo, mnist_5k_spli
     assert all(float(row[2].replace(",", "")) > 0 for row in rows)
 
 
-@pytest.mark.slow  # trains a classifier for a second, then runs the benchmark script
-def test_scoring_benchmark_times_each_part_of_an_evaluate_job(repo, mnist_5k_splits, tmp_path):
+def results_with_a_classifier(splits: dict, root: Path, real_scores_n: int | None = None) -> Path:
+    """A finished workflow's results folder as the scoring scripts read it: the embedded digits' splits, a classifier
+    trained for one epoch and, with real_scores_n, its real-vs-real scores at that sample size."""
     import shutil
 
-    from genzoo import classifier
+    from genzoo import classifier, real_scores
 
-    results = tmp_path / "results"
+    results = root / "results"
     (results / "data").mkdir(parents=True)
-    shutil.copytree(mnist_5k_splits["root"], results / "data" / "mnist-5k", ignore=shutil.ignore_patterns("raw"))
+    shutil.copytree(splits["root"], results / "data" / "mnist-5k", ignore=shutil.ignore_patterns("raw"))
     folder = results / "classifiers" / "mnist-5k"
     folder.mkdir(parents=True)
     classifier.train_classifier(
-        mnist_5k_splits["train"], mnist_5k_splits["test"], folder / "classifier.pt", folder / "classifier.json",
+        splits["train"], splits["test"], folder / "classifier.pt", folder / "classifier.json",
         epochs=1, batch_size=64, lr=1e-3, seed=0,
     )  # fmt: skip
+    if real_scores_n is not None:
+        real_scores.real_reference(
+            folder / "classifier.pt", folder / "classifier.json", splits["train"], splits["test"],
+            folder / "real_scores.json", SCORING | {"n_samples": real_scores_n},
+        )  # fmt: skip
+    return results
+
+
+SCORING = {"seed": 4, "coverage_threshold": 0.025, "kid_subsets": 10, "kid_subset_size": 100}
+
+
+@pytest.mark.slow  # trains a classifier for a second, then runs the benchmark script
+def test_scoring_benchmark_times_each_part_of_an_evaluate_job(repo, mnist_5k_splits, tmp_path):
+    results = results_with_a_classifier(mnist_5k_splits, tmp_path)
     command = [sys.executable, "benchmarks/scoring.py", "--results", str(results), "--dataset", "mnist-5k"]
     command += ["--n", "300", "--kid-subset-size", "100", "--repeats", "1"]
     output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
@@ -135,26 +151,14 @@ def test_reproduction_minutes_span_every_attempt_of_a_resumed_run(repo, tmp_path
 @pytest.mark.slow  # trains a classifier for a second, then runs the script twice
 def test_checkpoints_made_outside_the_workflow_score_as_the_evaluate_rule_scores_them(repo, mnist_5k_splits, tmp_path):
     import json
-    import shutil
 
     import pandas as pd
     from conftest import resolved_run
-    from genzoo import classifier, evaluation, files, models, real_scores
+    from genzoo import evaluation, files, models
 
-    results = tmp_path / "results"
-    (results / "data").mkdir(parents=True)
-    shutil.copytree(mnist_5k_splits["root"], results / "data" / "mnist-5k", ignore=shutil.ignore_patterns("raw"))
+    results = results_with_a_classifier(mnist_5k_splits, tmp_path, real_scores_n=200)
     folder = results / "classifiers" / "mnist-5k"
-    folder.mkdir(parents=True)
-    classifier.train_classifier(
-        mnist_5k_splits["train"], mnist_5k_splits["test"], folder / "classifier.pt", folder / "classifier.json",
-        epochs=1, batch_size=64, lr=1e-3, seed=0,
-    )  # fmt: skip
-    settings = {"n_samples": 200, "seed": 4, "coverage_threshold": 0.025, "kid_subsets": 10, "kid_subset_size": 100}
-    real_scores.real_reference(
-        folder / "classifier.pt", folder / "classifier.json", mnist_5k_splits["train"], mnist_5k_splits["test"],
-        folder / "real_scores.json", settings,
-    )  # fmt: skip
+    settings = SCORING | {"n_samples": 200}
     torch.manual_seed(0)  # a generator as a reference's script would save it: its state_dict, nothing else
     run = resolved_run("pytorch-gan", epochs=1, checkpoint_every=1)
     checkpoints = tmp_path / "checkpoints"
@@ -190,3 +194,22 @@ def test_checkpoints_made_outside_the_workflow_score_as_the_evaluate_rule_scores
     assert "was made with other evaluation settings (precision_recall_k)" in refusal(checkpoints / "epoch_0001.pt")
     (folder / "real_scores.json").write_text(json.dumps({**reference, "classifier_sha256": "0" * 64}))
     assert "was made with another classifier than" in refusal(checkpoints / "epoch_0001.pt")
+
+
+@pytest.mark.slow  # trains a classifier for a second and four tiny runs
+def test_precision_seeds_trains_both_precisions_per_seed_and_scores_their_last_checkpoints(
+    repo, mnist_5k_splits, first_train_images, tmp_path
+):
+    import shutil
+
+    results = results_with_a_classifier(mnist_5k_splits, tmp_path, real_scores_n=200)
+    (results / "data" / "mnist-5k" / "stats.json").unlink()  # its train.pt becomes a smaller one
+    shutil.copyfile(first_train_images(128), results / "data" / "mnist-5k" / "train.pt")
+    command = [sys.executable, "benchmarks/precision_seeds.py", "--results", str(results), "--preset", "pytorch-gan"]
+    command += ["--epochs", "1", "--batch-size", "64", "--seeds", "1", "2"]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    rows = [line.split(" | ") for line in output.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    assert [(row[0], row[1]) for row in rows] == [("| 1", "fp32"), ("| 1", "bf16"), ("| 2", "fp32"), ("| 2", "bf16")]
+    fids = [float(row[2]) for row in rows]
+    assert min(fids) > 0 and len(set(fids)) > 1  # other seeds train other generators
+    assert "fp32: " in output and "bf16: " in output and "Welch's t (bf16 - fp32): " in output

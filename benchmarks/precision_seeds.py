@@ -1,0 +1,93 @@
+"""fp32 against bf16 autocast over many seeds: trains one preset's run at both precisions for each seed and scores
+each run's last checkpoint as the evaluate rule does (the finished workflow's classifier and real_scores.json).
+
+    python benchmarks/precision_seeds.py --results <finished workflow>/results --dataset mnist-5k \
+        --preset tf-dcgan --epochs 25 --batch-size 32 --lr 0.0002 --betas 0.5 0.999 --seeds 1 2 3 4 5 6 7 8 \
+        [--device cuda] [--graph]
+
+config/precision.yaml's DCGAN pair, at more seeds than a config comfortably lists. Prints the final FID per seed
+and precision, each precision's mean and standard deviation, and Welch's t of the difference.
+"""
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+from genzoo import config, data, evaluation, metrics, training  # noqa: E402
+from genzoo.classifier import features_and_probs, scoring_classifier  # noqa: E402
+from genzoo.schedule import checkpoint_file  # noqa: E402
+
+
+def run_settings(args, seed: int, precision: str) -> dict:
+    run = {"dataset": args.dataset, "preset": args.preset, "epochs": args.epochs, "batch_size": args.batch_size}
+    run |= {"seed": seed, "precision": precision, "device": args.device, "cuda_graph": args.graph}
+    run |= {"checkpoint_every": args.epochs}
+    if args.lr is not None:
+        run |= {"lr_g": args.lr, "lr_d": args.lr}
+    if args.betas is not None:
+        run |= {"betas": args.betas}
+    cfg = {"datasets": {args.dataset: {"source": "mnist"}}, "runs": {f"{precision}-s{seed}": run}}
+    config.check_config(cfg)
+    return config.resolve_run(cfg, f"{precision}-s{seed}")
+
+
+def welch_t(a: list[float], b: list[float]) -> float:
+    return (statistics.mean(a) - statistics.mean(b)) / math.sqrt(
+        statistics.variance(a) / len(a) + statistics.variance(b) / len(b)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=REPO / "results")
+    parser.add_argument("--dataset", default="mnist-5k")
+    parser.add_argument("--preset", default="tf-dcgan")
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--betas", type=float, nargs=2)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 9)))
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--graph", action="store_true", help="cuda_graph: true (on a GPU)")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    classifiers, splits = args.results / "classifiers" / args.dataset, args.results / "data" / args.dataset
+    reference = json.loads((classifiers / "real_scores.json").read_text())
+    keys = ("seed", "kid_subsets", "kid_subset_size", "coverage_threshold")
+    settings = metrics.score_settings({key: reference[key] for key in keys}, reference["n_real"])
+    device, classifier = scoring_classifier(classifiers / "classifier.pt", args.device, args.threads)
+    test_images, _ = data.load_split(splits / "test.pt", device)
+    real = metrics.real_side(features_and_probs(classifier, test_images[: settings["n_real"]])[0], settings)
+    print(f"{args.preset}, {args.epochs} epochs at batch {args.batch_size} on {args.dataset}, {device}")
+    print("| seed | precision | final FID | classes |\n|---:|---|---:|---:|", flush=True)
+    fids: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for seed in args.seeds:
+            for precision in fids:
+                run = run_settings(args, seed, precision)
+                out = Path(scratch) / run["name"]
+                training.train(
+                    run, str(splits / "train.pt"), out / "ckpt", out / "samples", out / "steps.csv",
+                    out / "epochs.csv", out / "info.json", resume_dir=out / "resume", threads=args.threads,
+                )  # fmt: skip
+                last = out / "ckpt" / checkpoint_file(args.epochs)
+                scores = evaluation.score_checkpoint(run, last, classifier, real, test_images, settings)
+                fids[precision].append(scores["fid"])
+                print(f"| {seed} | {precision} | {scores['fid']:.1f} | {scores['classes_covered']} |", flush=True)
+    for precision, values in fids.items():
+        spread = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
+        print(f"{precision}: {statistics.mean(values):.1f}{spread} over {len(values)} seeds")
+    if len(args.seeds) > 1:
+        print(f"Welch's t (bf16 - fp32): {welch_t(fids['bf16'], fids['fp32']):.2f}")
+
+
+if __name__ == "__main__":
+    main()
