@@ -69,8 +69,8 @@ def score_all(args) -> list[dict]:
             scores = evaluation.score_checkpoint(
                 run, path, classifier, real, test_images, settings, remedy_for=not_a_checkpoint_remedy
             )
-        except files.CheckpointError as error:
-            sys.exit(str(error))
+        except (files.CheckpointError, OSError) as error:  # OSError: a file that cannot be read at all
+            sys.exit(f"{path}: {error}" if isinstance(error, OSError) and str(path) not in str(error) else str(error))
         rows.append({"checkpoint": str(path), **scores, "scored_on": device.type})
         print("| " + " | ".join([path.name, *(f"{scores[key]:.4g}" for key in COLUMNS)]) + " |", flush=True)
     return rows

@@ -89,3 +89,27 @@ def test_an_atomic_write_is_synced_to_disk_before_and_after_its_rename(tmp_path,
     files.write_text(tmp_path / "result.txt", "done")
     assert len(synced) == 2 and synced[0].startswith(str(tmp_path / ".result.txt.")) and synced[1] == str(tmp_path)
     assert (tmp_path / "result.txt").read_text() == "done"
+
+
+def test_a_folder_that_cannot_be_synced_is_written_to_and_a_file_that_cannot_be_synced_is_not(tmp_path, monkeypatch):
+    """Some network and FUSE file systems refuse an fsync of a folder (EINVAL): that sync is advisory. A file's own
+    sync failing (a full disk on NFS shows there) fails the write, naming the target, and leaves nothing."""
+    import errno
+
+    real_sync = files.sync_to_disk
+
+    def refusing(kind: str, code: int):
+        def sync(path):
+            if os.path.isdir(path) == (kind == "folder"):
+                raise OSError(code, os.strerror(code))
+            real_sync(path)
+
+        return sync
+
+    monkeypatch.setattr(files, "sync_to_disk", refusing("folder", errno.EINVAL))
+    files.write_text(tmp_path / "kept.txt", "done")
+    assert (tmp_path / "kept.txt").read_text() == "done"
+    monkeypatch.setattr(files, "sync_to_disk", refusing("file", errno.ENOSPC))
+    with pytest.raises(files.WriteError, match=r"cannot write .*lost\.txt: \[Errno 28\]"):
+        files.write_text(tmp_path / "lost.txt", "half")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]

@@ -288,3 +288,20 @@ def test_a_tampered_copy_of_the_real_labels_is_refused(datasets_dir, tmp_path):
     with pytest.raises(sources.DownloadError, match=r"t10k-labels-idx1-ubyte from .* is not the expected"):
         sources.fetch("mnist", tmp_path / "raw", [str(copy)])
     assert not (tmp_path / "raw").exists()
+
+
+def test_a_file_this_machine_cannot_publish_stops_the_fetch_without_trying_other_mirrors(
+    small_dataset, http_mirror, tmp_path, monkeypatch
+):
+    import errno
+
+    from genzoo import files
+
+    def full_disk(path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "sync_to_disk", full_disk)  # where NFS reports a full disk
+    with pytest.raises(files.WriteError, match=r"cannot write .*train-images-idx3-ubyte: \[Errno 28\]") as error:
+        sources.fetch("mnist", tmp_path / "raw", [http_mirror, str(small_dataset["official"])])
+    assert "from any mirror" not in str(error.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["official"]

@@ -5,6 +5,7 @@ place, so a killed job never leaves a file that looks complete but is not.
 """
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -23,10 +24,19 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
+class WriteError(OSError):
+    """This machine could not write or publish a file (a full disk, no inodes left, a folder it may not write): the
+    path is named, and no other source of the data would do better."""
+
+
+# Errors some file systems give for an fsync of a folder they cannot sync (network and FUSE mounts): the folder's
+# sync is advisory there, as PostgreSQL and SQLite treat it, while a file's own sync must succeed.
+FOLDER_SYNC_UNSUPPORTED = {errno.EINVAL, errno.EBADF, errno.EISDIR, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
+
+
 def sync_to_disk(path: str | os.PathLike) -> None:
-    """fsync of a file or a folder (for a folder: the names in it), so that what a rename published survives a crash
-    of the machine, not only of the process: without it, a node that loses power can come back with the new name
-    on an empty file."""
+    """fsync of a file, so that what a rename publishes survives a crash of the machine, not only of the process:
+    without it, a node that loses power can come back with the new name on an empty file."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -34,20 +44,35 @@ def sync_to_disk(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def sync_folder(path: str | os.PathLike) -> None:
+    """fsync of a folder (the names in it, after a rename), where the file system supports it."""
+    try:
+        sync_to_disk(path)
+    except OSError as error:
+        if error.errno not in FOLDER_SYNC_UNSUPPORTED:
+            raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yields a temporary path in the target's folder; on success, syncs it to disk, renames it onto the target and
     syncs the folder (about a millisecond a file on a local disk)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as error:
+        raise WriteError(f"cannot write {target}: {error}") from error
     try:
         yield Path(tmp)
-        os.chmod(tmp, _file_mode())
-        sync_to_disk(tmp)
-        os.replace(tmp, target)
-        sync_to_disk(target.parent)
+        try:
+            os.chmod(tmp, _file_mode())
+            sync_to_disk(tmp)  # a full disk on a network file system often shows here, not at the write
+            os.replace(tmp, target)
+            sync_folder(target.parent)
+        except OSError as error:
+            raise WriteError(f"cannot write {target}: {error}") from error
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

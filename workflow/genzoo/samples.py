@@ -173,6 +173,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         sample_run(args.run_dir, args.out, args.n, args.seed, args.epoch, args.labels, args.scale, args.threads)
-    except (SampleError, files.CheckpointError) as error:
+    except (SampleError, files.CheckpointError, OSError) as error:  # OSError: a checkpoint that cannot be read
         parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(f"{args.out}: {args.n} samples of {args.run_dir}, seed {args.seed}")

@@ -116,9 +116,10 @@ class ContentMismatch(DownloadError):
     """A file was read but is not the data it claims to be."""
 
 
-class StagingError(OSError):
+class StagingError(files.WriteError):
     """This machine could not write what a mirror sent (a full disk, a folder without write permission): no other
-    mirror would do better, so the fetch stops at once, naming the path."""
+    mirror would do better, so the fetch stops at once, naming the path (files.WriteError, raised by atomic_path
+    around its own steps, stops it too)."""
 
 
 DOWNLOAD_DEADLINE_S = 1800.0  # a whole file's download; the socket timeout alone lets a trickling mirror hang on
@@ -154,7 +155,7 @@ def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) ->
         if raw_dir.exists():
             shutil.rmtree(raw_dir)
         staging.rename(raw_dir)
-        files.sync_to_disk(raw_dir.parent)  # the files inside were synced as they were written
+        files.sync_folder(raw_dir.parent)  # the files inside were synced as they were written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return records
@@ -166,7 +167,7 @@ def fetch_file(source: str, known: KnownFile, mirrors: list[str], target_dir: Pa
     for mirror in mirrors:
         try:
             return fetch_from_mirror(known, mirror, target_dir)
-        except StagingError:
+        except files.WriteError:  # StagingError among them
             raise
         # URLError (HTTP errors too) and OSError cover unreachable mirrors; HTTPException a connection cut short;
         # ValueError a malformed URL. Each is reported, and the next mirror tried.
