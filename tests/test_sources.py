@@ -305,3 +305,42 @@ def test_a_file_this_machine_cannot_publish_stops_the_fetch_without_trying_other
         sources.fetch("mnist", tmp_path / "raw", [http_mirror, str(small_dataset["official"])])
     assert "from any mirror" not in str(error.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["official"]
+
+
+def test_two_fetches_into_one_folder_at_once_both_succeed(small_dataset, tmp_path):
+    """A second fetch started while the first waits on a slow mirror would sweep the first's staging folder away;
+    it waits for the first instead (a lock on the dataset's folder), and both succeed."""
+    import time
+
+    class SlowHandler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(small_dataset["official"]), **kwargs)
+
+        def do_GET(self):
+            time.sleep(0.3)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mirror = f"http://127.0.0.1:{server.server_address[1]}/"
+    results, errors = [], []
+
+    def fetch():
+        try:
+            results.append(sources.fetch("mnist", tmp_path / "raw", [mirror]))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    first = threading.Thread(target=fetch)
+    first.start()
+    time.sleep(0.15)  # the first is waiting on its first file, its staging folder made
+    fetch()
+    first.join()
+    server.shutdown()
+    server.server_close()
+    assert errors == [] and len(results) == 2 and results[0] == results[1]
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == sorted([*IDX_NAMES, sources.CHECKSUM_FILE])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["official", "raw"]

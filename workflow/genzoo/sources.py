@@ -8,10 +8,12 @@ folder beside the target and the folder is renamed into place only when every fi
 a failed or killed fetch leaves nothing behind that looks complete.
 """
 
+import fcntl
 import gzip
 import hashlib
 import http.client
 import logging
+import os
 import secrets
 import shutil
 import time
@@ -138,9 +140,22 @@ def is_url(mirror: str) -> bool:
 
 
 def fetch(source: str, raw_dir: str | Path, mirrors: list[str] | None = None) -> list[dict]:
-    """Puts the source's raw files into raw_dir (replacing it) and returns what was checked, file by file."""
+    """Puts the source's raw files into raw_dir (replacing it) and returns what was checked, file by file. One fetch
+    into a folder at a time (two workflows run with --nolock, say): a second waits for the first."""
     raw_dir = Path(raw_dir)
     raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(raw_dir.parent, os.O_RDONLY)  # the lock is on the folder itself: no lock file is left behind
+    try:
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)  # released on close, or by the kernel if this process dies
+        except OSError as error:  # a file system without locks: fetch unguarded, as before
+            log.warning("%s cannot be locked (%s): a concurrent fetch of it is not excluded", raw_dir.parent, error)
+        return fetch_alone(source, raw_dir, mirrors)
+    finally:
+        os.close(folder)
+
+
+def fetch_alone(source: str, raw_dir: Path, mirrors: list[str] | None) -> list[dict]:
     for stale in raw_dir.parent.glob(f".{raw_dir.name}.*.partial"):  # left by a fetch that was killed
         shutil.rmtree(stale, ignore_errors=True)
     staging = raw_dir.parent / f".{raw_dir.name}.{secrets.token_hex(4)}.partial"
