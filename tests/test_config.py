@@ -89,6 +89,17 @@ def test_the_conditional_and_the_critic_presets_take_cuda_graphs():
         assert config.resolve_run(cfg, "a")["cuda_graph"] is True
 
 
+def test_a_gan_run_may_take_another_loss_and_the_others_are_told_they_cannot():
+    cfg = copy.deepcopy(GOOD)
+    cfg["runs"]["a"]["loss"] = "bce_sigmoid"
+    config.check_config(cfg)
+    assert config.resolve_run(cfg, "a")["loss"] == "bce_sigmoid"
+    for preset in ("pytorch-wgan-gp", "dlwp1-gan", "dlwp-vae"):
+        cfg["runs"]["a"]["preset"] = preset
+        with pytest.raises(config.ConfigError, match=rf"runs\.a\.loss: preset '{preset}' takes its own loss"):
+            config.check_config(cfg)
+
+
 def test_run_overrides_win_over_preset_defaults():
     cfg = copy.deepcopy(GOOD)
     cfg["runs"]["a"].update(batch_size=32, lr_g=0.01, seed=9)

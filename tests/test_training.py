@@ -204,6 +204,26 @@ def test_32px_presets_train_on_resized_digits():
     assert resolved_run("pytorch-dcgan")["image_size"] == 32
 
 
+def test_the_sigmoid_bce_loss_is_pytorch_gans_own_and_loses_its_gradient_where_the_logits_form_keeps_it():
+    """PyTorch-GAN takes nn.Sigmoid then nn.BCELoss; bce_sigmoid is that, value and gradient, and differs from the
+    logits form only where the discriminator saturates."""
+    logits = torch.tensor([[-3.0], [0.5], [4.0], [-40.0]], requires_grad=True)
+    reference = torch.nn.BCELoss()(torch.nn.Sigmoid()(logits), torch.ones(4, 1))
+    (reference_grad,) = torch.autograd.grad(reference, logits)
+    generator_loss, discriminator_loss = losses.GAN_LOSSES["bce_sigmoid"]
+    ours = generator_loss(logits)
+    (ours_grad,) = torch.autograd.grad(ours, logits)
+    assert torch.equal(ours, reference) and torch.equal(ours_grad, reference_grad)
+    (logits_grad,) = torch.autograd.grad(losses.nonsaturating_generator_loss(logits), logits)
+    torch.testing.assert_close(ours_grad[:3], logits_grad[:3])  # unsaturated: the same gradient
+    assert abs(float(logits_grad[3])) > 0.2 and abs(float(ours_grad[3])) < 1e-5  # saturated: all but gone
+    real = torch.tensor([[2.0], [-1.0]])
+    expected = torch.nn.BCELoss()(torch.sigmoid(real), torch.ones(2, 1)) + torch.nn.BCELoss()(
+        torch.sigmoid(logits.detach()), torch.zeros(4, 1)
+    )
+    assert torch.equal(discriminator_loss(real, logits.detach(), 1.0), expected)
+
+
 def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():
     images = torch.tensor([[0.0, 1.0], [1.0, 1.0]]).view(2, 1, 1, 2)
     reconstruction = torch.full_like(images, 0.5)

@@ -22,7 +22,9 @@ RUN_OVERRIDES = (
     "compile",
     "cuda_graph",
     "ema",
+    "loss",
 )
+LOSS_STEPS = ("g_then_d", "d_then_g", "d_then_g_same_fake", "simultaneous")  # the update orders that take `loss`
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
@@ -117,6 +119,11 @@ def check_config(config: dict) -> None:
         if run.get("ema") is not None and (preset.kind == "vae" or run.get("compile") or run.get("cuda_graph") is True):
             why = f"preset {preset.name!r} is a VAE" if preset.kind == "vae" else "it compiles or graphs the steps"
             raise ConfigError(f"{key}.ema: a moving average of the generator is for eager GAN runs; {why}")
+        if "loss" in run and preset.update_order not in LOSS_STEPS:
+            raise ConfigError(
+                f"{key}.loss: preset {preset.name!r} takes its own loss (update order {preset.update_order!r}); "
+                "loss applies to the GANs whose discriminator gives one logit per image"
+            )
         if preset.kind == "vae" and "lr_d" in run:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")
         if run.get("cuda_graph") is True and (why := graph_obstacle(preset)):

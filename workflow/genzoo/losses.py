@@ -60,8 +60,27 @@ def least_squares_discriminator_loss(
     return scale * ((real_scores - 1).square().mean() + fake_scores.square().mean())
 
 
+def sigmoid_bce_generator_loss(fake_logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """-E log D(G(z)) as PyTorch-GAN's scripts take it: Sigmoid, then BCELoss. The value of the logits form, but
+    BCELoss clamps its log at -100 and its gradient's denominator at 1e-12, so where the discriminator saturates
+    (|logit| past about 27) the gradient vanishes, where the logits form keeps it."""
+    probs = torch.sigmoid(fake_logits)
+    return scale * F.binary_cross_entropy(probs, torch.ones_like(probs))
+
+
+def sigmoid_bce_discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, scale: float = 1.0
+) -> torch.Tensor:
+    """BCE(real, 1) + BCE(fake, 0) through Sigmoid and BCELoss, times scale (see sigmoid_bce_generator_loss)."""
+    real, fake = torch.sigmoid(real_logits), torch.sigmoid(fake_logits)
+    return scale * (
+        F.binary_cross_entropy(real, torch.ones_like(real)) + F.binary_cross_entropy(fake, torch.zeros_like(fake))
+    )
+
+
 GAN_LOSSES = {
     "bce": (nonsaturating_generator_loss, bce_discriminator_loss),
+    "bce_sigmoid": (sigmoid_bce_generator_loss, sigmoid_bce_discriminator_loss),
     "least_squares": (least_squares_generator_loss, least_squares_discriminator_loss),
 }
 
