@@ -10,7 +10,6 @@ and precision, each precision's mean and standard deviation, and Welch's t of th
 """
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -20,22 +19,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from genzoo import config, data, evaluation, metrics, training  # noqa: E402
-from genzoo.classifier import features_and_probs, scoring_classifier  # noqa: E402
+from genzoo import config, evaluation, training  # noqa: E402
 from genzoo.schedule import checkpoint_file  # noqa: E402
 
 
 def run_settings(args, seed: int, precision: str) -> dict:
-    run = {"dataset": args.dataset, "preset": args.preset, "epochs": args.epochs, "batch_size": args.batch_size}
-    run |= {"seed": seed, "precision": precision, "device": args.device, "cuda_graph": args.graph}
-    run |= {"checkpoint_every": args.epochs}
+    run = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": seed, "precision": precision}
+    run |= {"device": args.device, "cuda_graph": args.graph, "checkpoint_every": args.epochs}
     if args.lr is not None:
         run |= {"lr_g": args.lr, "lr_d": args.lr}
     if args.betas is not None:
         run |= {"betas": args.betas}
-    cfg = {"datasets": {args.dataset: {"source": "mnist"}}, "runs": {f"{precision}-s{seed}": run}}
-    config.check_config(cfg)
-    return config.resolve_run(cfg, f"{precision}-s{seed}")
+    return config.standalone_run(args.preset, f"{precision}-s{seed}", dataset=args.dataset, **run)
 
 
 def welch_t(a: list[float], b: list[float]) -> float:
@@ -60,12 +55,10 @@ def main() -> None:
     args = parser.parse_args()
 
     classifiers, splits = args.results / "classifiers" / args.dataset, args.results / "data" / args.dataset
-    reference = json.loads((classifiers / "real_scores.json").read_text())
-    keys = ("seed", "kid_subsets", "kid_subset_size", "coverage_threshold")
-    settings = metrics.score_settings({key: reference[key] for key in keys}, reference["n_real"])
-    device, classifier = scoring_classifier(classifiers / "classifier.pt", args.device, args.threads)
-    test_images, _ = data.load_split(splits / "test.pt", device)
-    real = metrics.real_side(features_and_probs(classifier, test_images[: settings["n_real"]])[0], settings)
+    device, classifier, test_images, settings, real, _ = evaluation.prepare_scoring(
+        classifiers / "classifier.pt", classifiers / "real_scores.json", splits / "test.pt", None, args.device,
+        args.threads, classifier_file=True,
+    )  # fmt: skip
     print(f"{args.preset}, {args.epochs} epochs at batch {args.batch_size} on {args.dataset}, {device}")
     print("| seed | precision | final FID | classes |\n|---:|---|---:|---:|", flush=True)
     fids: dict[str, list[float]] = {"fp32": [], "bf16": []}

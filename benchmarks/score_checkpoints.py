@@ -14,27 +14,16 @@ each, as metrics.csv has them.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from genzoo import config, data, evaluation, files  # noqa: E402
-from genzoo.classifier import features_and_probs, scoring_classifier  # noqa: E402
-from genzoo.metrics import real_side, score_settings  # noqa: E402
+from genzoo import config, evaluation, files  # noqa: E402
 from genzoo.presets import PRESETS  # noqa: E402
 
-EVALUATION_KEYS = ("seed", "kid_subsets", "kid_subset_size", "coverage_threshold")
 COLUMNS = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered")
-
-
-def preset_run(preset: str, dataset: str) -> dict:
-    """The preset's run as the workflow resolves it, for its architecture, latent size and pixel range."""
-    cfg = {"datasets": {dataset: {"source": "mnist"}}, "runs": {preset: {"dataset": dataset, "preset": preset}}}
-    config.check_config(cfg)
-    return config.resolve_run(cfg, preset)
 
 
 def not_a_checkpoint_remedy(path: Path) -> str:
@@ -53,16 +42,15 @@ def score_all(args) -> list[dict]:
     missing = [str(path) for path in args.checkpoints if not path.is_file()]
     if missing:
         sys.exit(f"no checkpoint file {', '.join(missing)}")
-    run = preset_run(args.preset, args.dataset)
-    reference = json.loads((classifiers / "real_scores.json").read_text())
-    settings = score_settings({key: reference[key] for key in EVALUATION_KEYS}, reference["n_real"])
+    run = config.standalone_run(args.preset, dataset=args.dataset)
     try:
-        evaluation.check_reference(reference, classifiers / "real_scores.json", settings, classifiers / "classifier.pt")
-    except ValueError as error:
+        scoring = evaluation.prepare_scoring(
+            classifiers / "classifier.pt", classifiers / "real_scores.json", test_path, None, args.device,
+            args.threads, classifier_file=True,
+        )  # fmt: skip
+    except evaluation.StaleReference as error:
         sys.exit(f"{error}: run the workflow's real_scores job again")
-    device, classifier = scoring_classifier(classifiers / "classifier.pt", args.device, args.threads)
-    test_images, _ = data.load_split(test_path, device)
-    real = real_side(features_and_probs(classifier, test_images[: settings["n_real"]])[0], settings)
+    device, classifier, test_images, settings, real, _ = scoring
     rows = []
     for path in args.checkpoints:
         try:

@@ -36,9 +36,7 @@ WARMUP_STEPS = 3
 
 
 def resolve(preset: str, **options) -> dict:
-    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {preset: {"dataset": "d", "preset": preset, **options}}}
-    config.check_config(cfg)
-    return config.resolve_run(cfg, preset)
+    return config.standalone_run(preset, **options)
 
 
 def tiled(images: torch.Tensor, labels: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:

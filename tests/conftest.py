@@ -18,10 +18,7 @@ def resolved_run(preset: str, **settings) -> dict:
     settings say otherwise; the one helper every test that trains or scores a run builds it with."""
     from genzoo import config
 
-    run = {"dataset": "d", "preset": preset, "device": "cpu", **settings}
-    cfg = {"datasets": {"d": {"source": "mnist-5k"}}, "runs": {"r": run}}
-    config.check_config(cfg)
-    return config.resolve_run(cfg, "r")
+    return config.standalone_run(preset, "r", **{"device": "cpu", **settings})
 
 
 @pytest.fixture(scope="session")

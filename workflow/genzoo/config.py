@@ -184,6 +184,16 @@ def resolve_run(config: dict, name: str, seed: int | None = None, gpu_here: bool
     return {"name": name, "dataset": run["dataset"], "preset": preset.name, **settings}
 
 
+def standalone_run(preset: str, name: str | None = None, dataset: str = "d", **settings) -> dict:
+    """A run of one preset resolved as the workflow resolves a config entry, for code that trains or scores outside a
+    workflow (tests, benchmarks): checked as a config is, named name (the preset's name by default)."""
+    name = name or preset
+    run = {"dataset": dataset, "preset": preset, **settings}
+    cfg = {"datasets": {dataset: {"source": "mnist"}}, "runs": {name: run}}
+    check_config(cfg)
+    return resolve_run(cfg, name)
+
+
 def seeded_name(entry: str, seed: int) -> str:
     return f"{entry}-seed{seed}"
 

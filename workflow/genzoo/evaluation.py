@@ -3,6 +3,7 @@
 import json
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -142,14 +143,55 @@ def score_checkpoint(run, checkpoint_path, classifier, real, test_images, record
     return scores
 
 
+class StaleReference(ValueError):
+    """real_scores.json was made under other score settings, or with another classifier."""
+
+
 def check_reference(reference: dict, reference_path: Path, recorded: dict, classifier_path: Path | None = None) -> None:
     """The real-vs-real scores (real_scores.json) must have been made under the settings the checkpoints are scored
     with, and, where classifier_path is given, with that very classifier file."""
     stale = [key for key, value in recorded.items() if reference.get(key) != value]
     if stale:
-        raise ValueError(f"{reference_path} was made with other evaluation settings ({', '.join(stale)})")
+        raise StaleReference(f"{reference_path} was made with other evaluation settings ({', '.join(stale)})")
     if classifier_path is not None and files.file_hash(classifier_path) != reference["classifier_sha256"]:
-        raise ValueError(f"{reference_path} was made with another classifier than {classifier_path}")
+        raise StaleReference(f"{reference_path} was made with another classifier than {classifier_path}")
+
+
+EVALUATION_KEYS = ("seed", "kid_subsets", "kid_subset_size", "coverage_threshold")  # what score_settings reads
+
+
+class Scoring(NamedTuple):
+    """What a job that scores checkpoints prepares once: the classifier on its device, the held-out images, the
+    score settings, the real side of every score (metrics.real_side) and the real-vs-real scores (real_scores.json)."""
+
+    device: torch.device
+    classifier: nn.Module
+    test_images: torch.Tensor
+    settings: dict
+    real: object
+    reference: dict
+
+
+def prepare_scoring(
+    classifier_path,
+    reference_path,
+    test_path,
+    evaluation: dict | None,
+    device: str,
+    threads: int,
+    classifier_file=False,
+) -> Scoring:
+    """The scoring side of a job, under the evaluation settings given, or, when None, those the real-vs-real scores
+    (real_scores.json) were made with; checked against real_scores.json (and, with classifier_file, against the
+    classifier file's hash: for scripts outside the workflow, whose inputs Snakemake does not keep in step)."""
+    reference = json.loads(Path(reference_path).read_text())
+    evaluation = evaluation if evaluation is not None else {key: reference[key] for key in EVALUATION_KEYS}
+    settings = score_settings(evaluation, reference["n_real"])
+    check_reference(reference, Path(reference_path), settings, classifier_path if classifier_file else None)
+    device, classifier = scoring_classifier(classifier_path, device, threads)
+    test_images, _ = data.load_split(test_path, device)
+    real = real_side(features_and_probs(classifier, test_images[: settings["n_real"]])[0], settings)
+    return Scoring(device, classifier, test_images, settings, real, reference)
 
 
 def evaluate_run(
@@ -168,12 +210,9 @@ def evaluate_run(
     one CSV for the run."""
     import pandas as pd
 
-    device, classifier = scoring_classifier(classifier_path, device, threads)
-    reference = json.loads(Path(reference_path).read_text())
-    test_images, _ = data.load_split(test_path, device)
-    recorded = score_settings(settings, reference["n_real"])
-    check_reference(reference, Path(reference_path), recorded)
-    real = real_side(features_and_probs(classifier, test_images[: recorded["n_real"]])[0], recorded)
+    device, classifier, test_images, recorded, real, reference = prepare_scoring(
+        classifier_path, reference_path, test_path, settings, device, threads
+    )
     Path(metrics_dir).mkdir(parents=True, exist_ok=True)
     log.info("run %s: scoring %d checkpoints on %s", run["name"], len(checkpoint_epochs(run)), device_name(device))
 
