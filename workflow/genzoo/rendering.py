@@ -78,6 +78,8 @@ def write_gif(frames: np.ndarray, out_path: str, frame_ms: int, last_frame_ms: i
     import imageio.v3 as iio
 
     durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
+    if len(frames) == 1:  # Pillow takes a list of durations only for an animation
+        durations = last_frame_ms
     with files.atomic_path(out_path) as tmp:
         # Unoptimized, every frame keeps the grey palette: optimized ones get palettes of their own, which readers
         # such as imageio then decode as RGB, or fail on when grey and colour frames mix.
