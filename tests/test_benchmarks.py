@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +66,59 @@ def test_dry_run_benchmark_plans_the_whole_grid(repo, tmp_path):
     assert f", {runs * len(per_run) + len(vae_only) + len(once)} jobs" in output
 
 
-def test_pipeline_precision_override_changes_only_the_precision(repo):
+@pytest.fixture(scope="module")
+def pipeline(repo):
     sys.path.insert(0, str(repo / "benchmarks"))
     import pipeline
-    import yaml
 
+    return pipeline
+
+
+def test_pipeline_precision_override_changes_only_the_precision(repo, pipeline):
     original = yaml.safe_load((repo / "config" / "config.yaml").read_text())
-    overridden = pipeline.with_precision(repo / "config" / "config.yaml", "bf16")
+    overridden = pipeline.config_variant(repo / "config" / "config.yaml", precision="bf16")
     assert set(overridden["runs"]) == set(original["runs"])
     for name, run in overridden["runs"].items():
         assert run.pop("precision") == "bf16"
         original["runs"][name].pop("precision", None)
         assert run == original["runs"][name]
     assert {k: v for k, v in overridden.items() if k != "runs"} == {k: v for k, v in original.items() if k != "runs"}
+
+
+def test_pipeline_budget_scales_each_runs_own_epochs_and_holds_the_seeds(repo, pipeline):
+    """The reproduction config at a fraction of its budgets: every run's epochs scale, never below one; seeds are
+    replaced; a budget given in steps becomes epochs."""
+    from genzoo.config import check_config, resolve_run
+
+    original = yaml.safe_load((repo / "config" / "mnist.yaml").read_text())
+    variant = pipeline.config_variant(repo / "config" / "mnist.yaml", seeds=[1], budget=0.1)
+    check_config(variant)
+    for name, run in variant["runs"].items():
+        full = resolve_run(original, name)["epochs"]
+        assert run["epochs"] == max(1, int(full * 0.1 + 0.5)) and "steps" not in run, name
+        assert run["seeds"] == [1]
+    assert variant["runs"]["tf-basic-gan"]["epochs"] == 233  # 2,327 epochs
+    assert variant["runs"]["dlwp1-gan"]["epochs"] == 10  # 10,000 steps of 100 a epoch
+    assert variant["runs"]["cs231n-dcgan"]["epochs"] == 1  # 5 epochs: 0.5 rounds to 0, held to 1
+    in_steps = pipeline.config_variant(repo / "config" / "zoo.yaml", budget=0.5)["runs"]["dlwp1-gan"]
+    assert in_steps["epochs"] == 2 and "steps" not in in_steps  # 200 steps of 50 a epoch
+
+
+@pytest.mark.slow  # runs the whole tiny workflow twice over
+def test_pipeline_benchmark_times_the_data_apart_from_the_rest(repo, tmp_path):
+    command = [sys.executable, "benchmarks/pipeline.py", "--config", "tests/data/tiny.yaml", "--cores", "2"]
+    command += ["--seeds", "1", "2", "--budget", "0.5", "--keep", str(tmp_path / "bench")]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    lines = {line.split("  ")[0]: line for line in output.splitlines()}
+    assert "seeds [1, 2], 0.5 of each run's epochs" in lines["config"]
+    assert " 4 jobs (first call)" in lines["data, classifiers"]  # download, normalize, classifier, floor
+    by_rule = lines["jobs one by one"].split(": ", 1)[1]
+    assert {part.split()[0] for part in by_rule.split(", ")} >= {"train", "evaluate", "render_frame", "gif"}
+    assert "train_classifier" not in by_rule  # the first call's jobs stay out of the sum
+    runs = sorted((tmp_path / "bench" / "results" / "runs").iterdir())
+    assert [run.name for run in runs] == [f"{name}-seed{seed}" for name in ("dcgan", "gan", "vae") for seed in (1, 2)]
+    epochs = [len((run / "losses_epochs.csv").read_text().splitlines()) - 1 for run in runs]
+    assert epochs == [1, 1, 2, 2, 1, 1]  # tiny.yaml's 2, 3 and 2 epochs, halved and rounded half up
 
 
 @pytest.mark.slow  # starts three training processes
