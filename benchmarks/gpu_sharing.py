@@ -2,16 +2,19 @@
 Snakemake jobs would be, started together, for each k asked for.
 
     python benchmarks/gpu_sharing.py [--presets tf-dcgan,pytorch-gan] [--jobs 1 2 4 8] [--device cuda]
-        [--variant fp32+graph] [--images 60000] [--epochs 2] [--train results/data/mnist/train.pt]
+        [--variant fp32+graph] [--images 60000] [--epochs 2] [--train results/data/mnist/train.pt] [--mps]
 
 Each process builds the run the workflow would (the split on the device, the step of `--variant`, as in
 benchmarks/throughput.py), warms up, waits until all k are ready, then trains `--epochs` epochs of `--images`
 images. The table gives, per k, the images per second of all k together (images trained / time until the last
 finished) and each job's own epoch time: the default profile's `gpu` resource (CUDA jobs at once per GPU) should be
-the k past which the total stops growing. `--device cpu` runs the same measurement on CPU cores.
+the k past which the total stops growing. `--device cpu` runs the same measurement on CPU cores. `--mps` runs the
+jobs under an MPS daemon of the benchmark's own (benchmarks/mps.py), so that their kernels can run at once instead of
+taking turns.
 """
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -23,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "workflow"))
 POLL_S = 0.05
+
+from mps import mps_server  # noqa: E402
 
 
 def worker(args) -> None:
@@ -98,6 +103,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=60000, help="images per epoch (the split tiled or cut)")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per job")
     parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
+    parser.add_argument("--mps", action="store_true", help="run the jobs under an MPS daemon of their own")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--preset", help=argparse.SUPPRESS)
     parser.add_argument("--ready", help=argparse.SUPPRESS)
@@ -111,12 +117,15 @@ def main() -> None:
     import torch
 
     hardware = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
-    print(f"{hardware}, torch {torch.__version__}, {args.variant}, {args.images} images per epoch", flush=True)
+    sharing = ", MPS" if args.mps else ""
+    print(f"{hardware}, torch {torch.__version__}, {args.variant}, {args.images} images per epoch{sharing}", flush=True)
     print(
         "| preset | jobs at once | images/s, all jobs | × the first k | s per epoch, slowest job | peak MiB per job |"
     )
     print("|---|---:|---:|---:|---:|---:|")
-    with tempfile.TemporaryDirectory(prefix="genzoo-gpu-sharing-") as folder:
+    with tempfile.TemporaryDirectory(prefix="genzoo-gpu-sharing-") as folder, contextlib.ExitStack() as stack:
+        if args.mps:
+            stack.enter_context(mps_server(Path(folder) / "mps"))
         for preset in args.presets.split(","):
             alone = None
             for k in args.jobs:

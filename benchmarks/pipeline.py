@@ -1,7 +1,7 @@
 """Runs a config from scratch in a scratch copy of the workflow and prints where the wall time went.
 
     python benchmarks/pipeline.py [--config config/config.yaml] [--cores N] [--keep DIR] [--precision bf16]
-        [--seeds 1] [--budget 0.25] [--snakemake-args "--resources gpu=4 --config ..."]
+        [--seeds 1] [--budget 0.25] [--snakemake-args "--resources gpu=4 --config ..."] [--mps]
 
 Snakemake runs twice: first the data, the scoring classifier and the real-vs-real floor (`--until real_scores`),
 then everything else, so the second wall time is the one from finished data to finished leaderboard. Prints both,
@@ -13,10 +13,12 @@ job's time, next to one training epoch (the benchmark files include each process
 --precision sets every run of the config to that precision (fp32 or bf16 autocast), --seeds every run's seeds,
 --budget every run's epochs to that fraction of its own (at least one), to time a large config within a limit.
 --snakemake-args go to both Snakemake calls (a mirror for the data, `--resources gpu=k`); paths in them are
-read from the scratch copy, so give them absolute.
+read from the scratch copy, so give them absolute. --mps runs both calls under an MPS daemon of the benchmark's own
+(benchmarks/mps.py), for jobs that share a GPU (`--resources gpu=k`).
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import math
@@ -34,7 +36,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+
 from genzoo.config import resolve_run  # noqa: E402
+from mps import mps_server  # noqa: E402
 
 
 def union_seconds(intervals: list[tuple[float, float]]) -> float:
@@ -138,6 +143,7 @@ def variant_label(args) -> str:
     parts = [f"every run in {args.precision}"] if args.precision else []
     parts += [f"seeds {args.seeds}"] if args.seeds else []
     parts += [f"{args.budget:g} of each run's epochs"] if args.budget is not None else []
+    parts += ["under MPS"] if args.mps else []
     return ", ".join(parts)
 
 
@@ -150,18 +156,22 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="override every run's seeds")
     parser.add_argument("--budget", type=float, help="every run's epochs times this (at least one epoch)")
     parser.add_argument("--snakemake-args", default="", help="more arguments for both Snakemake calls")
+    parser.add_argument("--mps", action="store_true", help="run the jobs under an MPS daemon of their own")
     args = parser.parse_args()
     if args.budget is not None and args.budget <= 0:
         parser.error(f"--budget must be above 0, not {args.budget}")
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="genzoo-bench-"))
     config, label = args.config, variant_label(args)
-    if label:
+    if args.precision or args.seeds or args.budget is not None:
         config = workdir / f"{args.config.stem}-variant.yaml"
         workdir.mkdir(parents=True, exist_ok=True)
         variant = config_variant(args.config, args.precision, args.seeds, args.budget)
         config.write_text(yaml.safe_dump(variant, sort_keys=False))
-    result = run_pipeline(config, args.cores, workdir, shlex.split(args.snakemake_args))
+    with contextlib.ExitStack() as stack:
+        if args.mps:
+            stack.enter_context(mps_server(Path(tempfile.mkdtemp(prefix="genzoo-mps-"))))
+        result = run_pipeline(config, args.cores, workdir, shlex.split(args.snakemake_args))
     wall, training, sequential = result["wall"], result["training"], result["sequential"]
     print(f"config            {args.config}" + (f", {label}" if label else ""))
     print(f"cores             {args.cores} (machine: {os.cpu_count()})")

@@ -1,5 +1,6 @@
 """The benchmark scripts keep working and compare like with like (their figures are not asserted)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -254,3 +255,36 @@ def test_precision_seeds_trains_both_precisions_per_seed_and_scores_their_last_c
     fids = [float(row[2]) for row in rows]
     assert min(fids) > 0 and len(set(fids)) > 1  # other seeds train other generators
     assert "fp32: " in output and "bf16: " in output and "Welch's t (bf16 - fp32): " in output
+
+
+def test_mps_without_its_control_program_says_what_is_missing(repo, tmp_path, monkeypatch):
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import mps
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SystemExit, match="nvidia-cuda-mps-control not found on PATH"), mps.mps_server(tmp_path):
+        pass
+
+
+def test_mps_daemon_is_started_for_the_block_and_quit_after_it(repo, tmp_path, monkeypatch):
+    """With a stand-in control program that records its calls and makes the pipe folder the daemon would: the block
+    sees the daemon's folders in its environment, which is restored after."""
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import mps
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    control = bin_dir / "nvidia-cuda-mps-control"
+    control.write_text(
+        '#!/bin/sh\necho "$@ $(cat)" >> "$CUDA_MPS_LOG_DIRECTORY/calls"\n'
+        '[ "$1" = -d ] && touch "$CUDA_MPS_PIPE_DIRECTORY/control"\nexit 0\n'
+    )
+    control.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.delenv("CUDA_MPS_PIPE_DIRECTORY", raising=False)
+    with mps.mps_server(tmp_path / "mps") as env:
+        assert os.environ["CUDA_MPS_PIPE_DIRECTORY"] == env["CUDA_MPS_PIPE_DIRECTORY"] == str(tmp_path / "mps" / "pipe")
+        seen = subprocess.run(["sh", "-c", "echo $CUDA_MPS_LOG_DIRECTORY"], capture_output=True, text=True).stdout
+        assert seen.strip() == str(tmp_path / "mps" / "log")
+    assert "CUDA_MPS_PIPE_DIRECTORY" not in os.environ
+    assert (tmp_path / "mps" / "log" / "calls").read_text().split("\n")[:2] == ["-d ", " quit"]
