@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -288,3 +289,39 @@ def test_mps_daemon_is_started_for_the_block_and_quit_after_it(repo, tmp_path, m
         assert seen.strip() == str(tmp_path / "mps" / "log")
     assert "CUDA_MPS_PIPE_DIRECTORY" not in os.environ
     assert (tmp_path / "mps" / "log" / "calls").read_text().split("\n")[:2] == ["-d ", " quit"]
+
+
+def test_reference_losses_put_a_scripts_printed_losses_beside_a_runs_epoch_table(repo, tmp_path):
+    """PyTorch-GAN prints epochs from 0 and any sample of batches; the workflow counts epochs from 1. Window means
+    of both, a running run read from its resume state, and a log with no loss line refused by name."""
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import reference_losses
+
+    log = tmp_path / "ref.log"
+    lines = ["Namespace(n_epochs=4)"]
+    for epoch in range(4):
+        for batch, (d, g) in enumerate([(0.5, 1.0), (0.3, 3.0)]):
+            lines.append(f"[Epoch {epoch}/4] [Batch {batch * 200}/938] [D loss: {d + epoch / 10:f}] [G loss: {g:f}]")
+    log.write_text("\n".join(lines) + "\n")
+    finished, running = tmp_path / "gan-seed1", tmp_path / "gan-seed2"
+    finished.mkdir()
+    (running / "resume").mkdir(parents=True)
+    pd.DataFrame({"epoch": [1, 2, 3, 4], "step": [9] * 4, "d_loss": [0.2] * 4, "g_loss": [2.0, 4.0, 6.0, 8.0]}).to_csv(
+        finished / "losses_epochs.csv", index=False
+    )
+    pd.DataFrame({"epoch": [1, 1, 2], "step": [1, 2, 3], "d_loss": [0.1, 0.3, 0.5], "g_loss": [1.0] * 3}).to_csv(
+        running / "resume" / "losses_steps.csv", index=False
+    )
+    sources = {"ref": reference_losses.reference_losses(log)}
+    sources |= {folder.name: reference_losses.run_losses(folder) for folder in (finished, running)}
+    assert sources["ref"]["epoch"].tolist() == [1, 2, 3, 4]
+    assert sources["ref"]["d_loss"].round(3).tolist() == [0.4, 0.5, 0.6, 0.7]
+    assert sources["gan-seed2"].round(3).values.tolist() == [[1, 0.2, 1.0], [2, 0.5, 1.0]]
+    rows = reference_losses.table(sources, window=2).splitlines()
+    assert rows[0] == "| epochs | ref: D, G | gan-seed1: D, G | gan-seed2: D, G |"
+    assert rows[2:] == ["| 1–2 | 0.450, 2.00 | 0.200, 3.00 | 0.350, 1.00 |", "| 3–4 | 0.650, 2.00 | 0.200, 7.00 |  |"]
+    reference_losses.plot(sources, {"ref"}, tmp_path / "losses.png")
+    assert (tmp_path / "losses.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / "empty.log").write_text("Namespace(n_epochs=4)\n")
+    with pytest.raises(SystemExit, match=r"empty.log: no line of the form \[Epoch"):
+        reference_losses.reference_losses(tmp_path / "empty.log")
