@@ -46,6 +46,10 @@ def test_default_config_is_valid(repo):
         (lambda c: c["datasets"]["mnist-5k"].update(source="cifar"), "'cifar' is not one of"),
         (lambda c: c["runs"].update({"../escape": c["runs"]["a"]}), "'../escape' does not match"),
         (lambda c: c.pop("runs"), "'runs' is a required property"),
+        # Seeds go to torch.Generator.manual_seed, which overflows past 2**64 - 1; every seed stops at 2**32 - 1.
+        (lambda c: c.update(evaluation={"seed": 2**64}), "18446744073709551616 is greater than the maximum"),
+        (lambda c: c.update(classifier={"seed": 2**32}), "4294967296 is greater than the maximum of 4294967295"),
+        (lambda c: c["datasets"]["mnist-5k"].update(split_seed=2**32), "4294967296 is greater than the maximum"),
     ],
 )
 def test_schema_rejects_bad_values_naming_them(repo, change, fragment):
@@ -56,6 +60,14 @@ def test_schema_rejects_bad_values_naming_them(repo, change, fragment):
     with pytest.raises(WorkflowError) as error:
         validate(cfg, repo)
     assert fragment in str(error.value)
+
+
+def test_a_kid_subset_larger_than_the_sample_is_refused_before_any_job():
+    cfg = copy.deepcopy(GOOD) | {"evaluation": {"n_samples": 200, "kid_subset_size": 500}}
+    with pytest.raises(config.ConfigError, match=r"evaluation\.kid_subset_size: 500 exceeds the 200 images scored"):
+        config.check_config(cfg)
+    cfg["evaluation"]["kid_subset_size"] = 200
+    config.check_config(cfg)
 
 
 def test_unknown_preset_names_the_key_and_the_choices():
@@ -272,12 +284,16 @@ def test_a_budget_in_steps_becomes_epochs_of_steps_per_epoch():
         ({"steps_per_epoch": 300}, r"steps: 10000 is not a multiple of steps_per_epoch 300"),
         ({"epochs": 5}, r"set epochs or steps, not both"),
         ({"steps_per_epoch": None}, r"steps: a budget in steps needs steps_per_epoch"),
+        ({"steps": 10_001, "steps_per_epoch": 1}, r"10001 steps of 1 an epoch are 10001 epochs, more than the 10000"),
     ]:
         bad = copy.deepcopy(cfg)
         bad["runs"][name] |= change
         bad["runs"][name] = {key: value for key, value in bad["runs"][name].items() if value is not None}
         with pytest.raises(config.ConfigError, match=rf"runs\.{name}.*{message}"):
             config.check_config(bad)
+    cfg["runs"][name] |= {"steps": config.MAX_EPOCHS, "steps_per_epoch": 1}  # the schema's most epochs: allowed
+    config.check_config(cfg)
+    assert config.MAX_EPOCHS == 10_000
 
 
 def test_a_moving_average_is_refused_where_it_cannot_work():

@@ -204,6 +204,14 @@ def go_home(browser) -> None:
     browser.open(browser.home)
 
 
+def test_report_names_the_runs_it_holds_not_the_configs_entries(finished, tmp_path):
+    """With select, the report holds one run and says so (it used to list every entry of the config)."""
+    result = snakemake(finished, "--report", str(tmp_path / "gan.html"), "--config", "select=[gan]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (tmp_path / "gan.html").read_text()
+    assert "Runs in this report: gan." in page and "Runs in this report: gan, " not in page
+
+
 def test_report_lists_every_run_with_its_figures(report_page):
     assert {"Comparison", "Leaderboard", "Runs"} <= set(visible_texts(report_page, "body *"))
     report_page.click_text("Runs")
@@ -293,6 +301,14 @@ def test_capping_the_frames_redoes_only_the_gifs(finished, fresh):
     drawn = {run: range(1, last + 1) for run, last in EPOCHS.items()} | {"gan": [2, 3]}
     assert EPOCHS["gan"] == 3 and EPOCHS["dcgan"] == EPOCHS["vae"] == 2
     assert frames == sorted(f"run={run}, epoch={epoch:04d}" for run, epochs in drawn.items() for epoch in epochs)
+
+
+def test_a_run_at_the_schemas_most_epochs_plans_its_five_digit_frames(fresh):
+    """Epoch tags have four digits at least; the 10,000th epoch's frame has five and must still match a rule."""
+    config = write_config(fresh, "long.yaml", lambda c: c["runs"]["gan"].update(epochs=10_000, checkpoint_every=5_000))
+    jobs = planned_jobs(fresh, config)
+    assert "run=gan" in jobs["gif"] and "run=gan, epoch=10000" in jobs["render_frame"]
+    assert len([job for job in jobs["render_frame"] if job.startswith("run=gan,")]) == 100  # render.max_frames
 
 
 def test_the_sample_rule_and_the_sample_command_draw_the_same_grid(finished):

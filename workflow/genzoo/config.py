@@ -28,15 +28,19 @@ LOSS_STEPS = ("g_then_d", "d_then_g", "d_then_g_same_fake", "simultaneous")  # t
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
+def schema_run_properties(schema_path: Path = SCHEMA) -> dict:
+    schema = yaml.safe_load(schema_path.read_text())
+    return schema["properties"]["runs"]["additionalProperties"]["properties"]
+
+
 def schema_run_defaults(schema_path: Path = SCHEMA) -> dict:
     """The defaults of a run's own settings (seed, device, ...), as the config schema gives them: the one place
     they are written. Presets have no say in these; the schema's validation fills them into the config too."""
-    schema = yaml.safe_load(schema_path.read_text())
-    properties = schema["properties"]["runs"]["additionalProperties"]["properties"]
-    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+    return {key: spec["default"] for key, spec in schema_run_properties(schema_path).items() if "default" in spec}
 
 
 RUN_DEFAULTS = schema_run_defaults()
+MAX_EPOCHS = schema_run_properties()["epochs"]["maximum"]  # a budget in steps may not go past it either
 # Every setting of a resolved run (resolve_run): what the train rule passes its script, one param each.
 RUN_KEYS = ("name", "dataset", "preset", *(key for key in Preset.__dataclass_fields__ if key not in ("name", "notes")))
 RUN_KEYS += tuple(key for key in RUN_DEFAULTS if key not in RUN_KEYS)
@@ -98,6 +102,12 @@ def duplicate_keys(path: str | Path) -> list[str]:
 def check_config(config: dict) -> None:
     """Cross-key checks the JSON schema cannot express."""
     datasets = config.get("datasets") or {}
+    evaluation = config.get("evaluation") or {}
+    if evaluation.get("kid_subset_size", 0) > evaluation.get("n_samples", float("inf")):
+        raise ConfigError(
+            f"evaluation.kid_subset_size: {evaluation['kid_subset_size']} exceeds the {evaluation['n_samples']} images "
+            "scored (evaluation.n_samples); set it to at most that"
+        )
     unknown = [entry for entry in config.get("select") or [] if entry not in (config.get("runs") or {})]
     if unknown:
         raise ConfigError(f"select: {', '.join(map(repr, unknown))} not listed under runs")
@@ -165,6 +175,11 @@ def check_step_budget(key: str, run: dict, preset) -> None:
         )
     if run["steps"] % per_epoch:
         raise ConfigError(f"{key}.steps: {run['steps']} is not a multiple of steps_per_epoch {per_epoch}")
+    if run["steps"] // per_epoch > MAX_EPOCHS:
+        raise ConfigError(
+            f"{key}.steps: {run['steps']} steps of {per_epoch} an epoch are {run['steps'] // per_epoch} epochs, "
+            f"more than the {MAX_EPOCHS} a run may have; raise steps_per_epoch"
+        )
 
 
 def resolve_run(config: dict, name: str, seed: int | None = None, gpu_here: bool = False) -> dict:

@@ -31,7 +31,7 @@ SCRIPT_SETUP = str(Path(workflow.current_basedir).parent / "scripts" / "script_s
 wildcard_constraints:
     dataset="|".join(map(re.escape, config["datasets"])) or "(?!)",
     run="|".join(map(re.escape, RUNS)) or "(?!)",
-    epoch=r"\d{4}",
+    epoch=r"\d\d\d\d+",  # four digits at least, as schedule.epoch_tag writes (\d{4,} trips Snakemake's parser)
     n=r"\d+",
     seed=r"\d+",
 
