@@ -313,6 +313,18 @@ def test_a_conditional_generator_is_asked_for_every_class_and_scored_on_them(
     save_untrained_checkpoint(run, tmp_path / "ckpt")
     record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "scores")
     assert 0 <= record["label_accuracy"] <= 1
+    # A moving average of the generator is asked for the same labels and scored on them too.
+    from genzoo import files, models
+    from torch.optim import swa_utils
+
+    run = resolved_run("pytorch-cgan", epochs=1, ema=0.999)
+    torch.manual_seed(0)
+    nets = models.build(run["architecture"], run["latent_dim"])
+    average = swa_utils.AveragedModel(nets["generator"], use_buffers=True)
+    state = {role: net.state_dict() for role, net in nets.items()} | {"generator_ema": average.state_dict()}
+    files.save_torch(tmp_path / "ema" / "epoch_0001.pt", {"nets": state})
+    record = evaluate(run, tmp_path / "ema", trained_classifier, mnist_5k_splits, tmp_path / "scores-ema")
+    assert record["ema_label_accuracy"] == record["label_accuracy"]  # the average equals the generator here
 
 
 def test_scores_refuse_a_reference_made_with_other_settings(mnist_5k_splits, trained_classifier, tmp_path):

@@ -130,16 +130,26 @@ def score_checkpoint(run, checkpoint_path, classifier, real, test_images, record
     nets = {role: net.to(device) for role, net in load_nets(run, checkpoint_path, roles, remedy_for).items()}
     fakes = generated_images(nets["generator"], run, recorded["n_generated"], recorded["seed"])
     features, probs = features_and_probs(classifier, fakes)
-    scores = sample_scores(real, features, probs, recorded)
     labels = sampling.cycled_labels(run, len(fakes))
-    if labels is not None:
-        scores["label_accuracy"] = float((probs.argmax(1).cpu() == labels).double().mean())
+    scores = generated_sample_scores(real, features, probs, labels, recorded)
     if run["kind"] == "vae":
         scores |= vae_test_scores(nets["encoder"], nets["generator"], test_images, run, recorded["seed"])
-    if run.get("ema") is not None:  # the same noise through the averaged generator, scored the same way
+    if run.get("ema") is not None:  # the same noise (and labels) through the averaged generator, scored the same way
         averaged = load_moving_average(run, checkpoint_path, remedy_for).to(device)
         features, probs = features_and_probs(classifier, generated_images(averaged, run, len(fakes), recorded["seed"]))
-        scores |= {f"ema_{key}": value for key, value in sample_scores(real, features, probs, recorded).items()}
+        scores |= {
+            f"ema_{key}": value
+            for key, value in generated_sample_scores(real, features, probs, labels, recorded).items()
+        }
+    return scores
+
+
+def generated_sample_scores(real, features, probs, labels, recorded) -> dict:
+    """Every score of a generated sample, and for a conditional one how often the classifier reads the label it
+    was drawn for."""
+    scores = sample_scores(real, features, probs, recorded)
+    if labels is not None:
+        scores["label_accuracy"] = float((probs.argmax(1).cpu() == labels).double().mean())
     return scores
 
 
