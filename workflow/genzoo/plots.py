@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 
 from . import files  # noqa: E402
 from .scores import score_title  # noqa: E402
@@ -45,23 +46,38 @@ def plot_losses(step_losses_csv: str, epoch_losses_csv: str, out_path: str, run:
     save_figure(figure, out_path)
 
 
+# tab10 (matplotlib's default C0..C9) first, then tab20's lighter partners of those: 20 colours apart at a glance.
+# C10 would wrap back to C0, and config files list more than 10 entries.
+TAB20 = plt.colormaps["tab20"].colors
+ENTRY_COLOURS = [to_hex(colour) for colour in TAB20[0::2] + TAB20[1::2]]
+# Every further round of the colours draws its lines with other dashes and markers, so no two entries look alike.
+ENTRY_LINES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]
+
+
+def entry_look(index: int) -> dict:
+    """Line keywords of the index-th entry: a (colour, dashes and marker) no other of the first 80 has."""
+    rounds, colour = divmod(index, len(ENTRY_COLOURS))
+    linestyle, marker = ENTRY_LINES[rounds % len(ENTRY_LINES)]
+    return {"color": ENTRY_COLOURS[colour], "ls": linestyle, "marker": marker}
+
+
 class EntryStyle:
-    """One colour per config entry, so the seeds of one entry read as one family of lines; one legend label each."""
+    """One look per config entry, so the seeds of one entry read as one family of lines; one legend label each."""
 
     def __init__(self, runs: list[str], entries: dict[str, str] | None = None):
         self.entries = {run: (entries or {}).get(run, run) for run in runs}
         order = list(dict.fromkeys(self.entries.values()))
-        self.colour = {entry: f"C{index}" for index, entry in enumerate(order)}
+        self.look = {entry: entry_look(index) for index, entry in enumerate(order)}
         self.seeds = {entry: list(self.entries.values()).count(entry) for entry in order}
         self.labelled: set[tuple[int, str]] = set()
 
     def __call__(self, axis, run: str) -> dict:
-        """Line keywords for run on axis: its entry's colour, and the entry's label the first time only."""
+        """Line keywords for run on axis: its entry's look, and the entry's label the first time only."""
         entry = self.entries[run]
         first = (id(axis), entry) not in self.labelled
         self.labelled.add((id(axis), entry))
         label = entry if self.seeds[entry] == 1 else f"{entry} ({self.seeds[entry]} seeds)"
-        return {"color": self.colour[entry], "label": label if first else "_nolegend_"}
+        return self.look[entry] | {"label": label if first else "_nolegend_"}
 
 
 REAL_LINE = {"ls": "--", "lw": 1.3, "color": "black", "alpha": 0.75}  # real images scored the same way
@@ -81,7 +97,7 @@ def plot_metric_by_epoch(
     frames = [pd.read_csv(path) for path in metrics_csvs]
     style = EntryStyle([frame["run"].iloc[0] for frame in frames], entries)
     for frame in frames:
-        axis.plot(frame["epoch"], frame[score.column], marker="o", ms=3, **style(axis, frame["run"].iloc[0]))
+        axis.plot(frame["epoch"], frame[score.column], ms=3, **style(axis, frame["run"].iloc[0]))
     for dataset, value in (real or {}).items():
         axis.axhline(value, **REAL_LINE, label=f"real images ({dataset})")
     if log_scale:
@@ -112,8 +128,8 @@ def plot_scores_by_epoch(
     style = EntryStyle(list(metrics), entries)
     for axis, score in zip(axes, scores, strict=True):
         for run, frame in metrics.items():
-            if score.column in frame and frame[score.column].notna().any():  # an entry's colour is the same everywhere
-                axis.plot(frame["epoch"], frame[score.column], marker="o", ms=2.5, **style(axis, run))
+            if score.column in frame and frame[score.column].notna().any():  # an entry's look is the same everywhere
+                axis.plot(frame["epoch"], frame[score.column], ms=2.5, **style(axis, run))
         for dataset, reference in real.items():
             if score.column in reference:
                 axis.axhline(reference[score.column], **REAL_LINE, label=f"real images ({dataset})")
@@ -142,14 +158,17 @@ def plot_best_checkpoints(table: pd.DataFrame, scores: list, real: dict[str, dic
         else f"{group['entry'].iloc[0]} ({len(group)} seeds)"
         for group in groups
     ]
-    colours = [f"C{i}" for i in range(len(groups))]
+    colours = [entry_look(index)["color"] for index in range(len(groups))]
     for axis, score in zip(axes, scores, strict=True):
         values = [group[f"best_{score.column}"] for group in groups]
         spread = [v.std(ddof=1) if v.notna().sum() > 1 else float("nan") for v in values]  # NaN: no error bar
         means = [v.mean() for v in values]
-        if min(means) < 0:  # a bar from 0 means nothing for a score such as the ELBO: a mean dot and its spread
+        # A bar from 0 means nothing for a score such as the ELBO: a mean dot and its spread. The lowest mean of the
+        # entries that have the score (pandas skips the NaN of the others, such as a GAN's ELBO; min() would not).
+        if pd.Series(means).min() < 0:
             for position, (mean, std, colour) in enumerate(zip(means, spread, colours, strict=True)):
-                axis.errorbar(mean, position, xerr=std, fmt="s", ms=6, color=colour, capsize=3)
+                if not math.isnan(mean):  # an entry without the score gets no dot
+                    axis.errorbar(mean, position, xerr=std, fmt="s", ms=6, color=colour, capsize=3)
         else:
             axis.barh(range(len(groups)), means, xerr=spread, color=colours, capsize=3)
         for position, v in enumerate(values):
