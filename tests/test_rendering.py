@@ -97,3 +97,43 @@ def test_an_epochs_frame_reads_that_epochs_samples_and_is_titled_with_run_preset
     rendering.render_sample_grid(str(samples / "epoch_0007.npy"), str(tmp_path / "direct.png"), title, scale=1)
     with Image.open(tmp_path / "frame.png") as frame, Image.open(tmp_path / "direct.png") as direct:
         assert np.array_equal(np.asarray(frame), np.asarray(direct))
+
+
+LONG_TITLE = rendering.frame_title("cs231n-torch-lsgan-seed1", "cs231n-torch-lsgan", 10)
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+def test_a_long_title_fits_the_frame_and_keeps_its_epoch(scale):
+    """At scale 3 the whole title fits in a smaller font; at scale 1 not even the smallest font holds it, so the
+    preset goes and the name is cut, but the epoch (what a frame of the GIF is about) stays."""
+    grid = rendering.tile(np.zeros((16, 28, 28), np.uint8))
+    width = grid.shape[1] * scale
+    title, font = rendering.header_title(LONG_TITLE, width, scale)
+    assert title.endswith("  epoch 10") and title.startswith("cs231n-")
+    assert rendering.MIN_TITLE_SIZE <= font.size < int(rendering.header_height(scale) * 0.7)
+    assert font.getlength(title) <= width - 2 * rendering.TITLE_MARGIN
+    if scale == 1:
+        assert "(" not in title and rendering.ELLIPSIS in title
+    else:
+        assert title == LONG_TITLE
+    header = np.asarray(rendering.with_header(grid, LONG_TITLE, scale))[: rendering.header_height(scale)]
+    assert header.min() < 128  # the title is drawn, and clear of the right edge: nothing of it cut off
+    assert header[:, -rendering.TITLE_MARGIN :].min() == 255
+
+
+def test_a_title_is_shrunk_before_it_is_shortened_and_a_short_one_keeps_its_size():
+    title, font = rendering.header_title("vae1 (dlwp-vae)  epoch 1", 122, scale=1)
+    assert title == "vae1 (dlwp-vae)  epoch 1" and font.size == rendering.MIN_TITLE_SIZE
+    title, font = rendering.header_title("gan (pytorch-gan)  epoch 7", 3 * 122, scale=3)
+    assert title == "gan (pytorch-gan)  epoch 7" and font.size == int(rendering.HEADER_HEIGHT * 0.7)
+
+
+def test_a_title_is_shortened_preset_first_then_name_never_the_epoch():
+    assert list(rendering.shortened_titles("ab (p)  epoch 3")) == [
+        "ab (p)  epoch 3",
+        "ab  epoch 3",
+        "a\u2026  epoch 3",
+        "epoch 3",
+    ]
+    assert list(rendering.shortened_titles("abc")) == ["abc", "ab\u2026", "a\u2026"]  # no epoch part: cut at the end
+    assert rendering.manifold_title("vae", 4).endswith(rendering.WHEN_GAP + "epoch 4")

@@ -1,6 +1,9 @@
 """Pictures people look at: sample grids, the VAE's latent manifold, animated GIFs. numpy + PIL only."""
 
+import functools
 import math
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,11 @@ from .schedule import manifold_file, sample_file
 
 BACKGROUND = 255
 HEADER_HEIGHT = 22
+TITLE_MARGIN = 6  # pixels left and right of a title
+MIN_TITLE_SIZE = 9  # the smallest font size that still reads: a title too long for it is shortened instead
+WHEN_GAP = "  "  # in a title, between what (run and preset) and when (epoch or step): the part after it is kept whole
+PARENTHESES = re.compile(r"\s*\([^)]*\)")  # a title's "(preset)"
+ELLIPSIS = "\u2026"
 
 
 def tile(images: np.ndarray, columns: int | None = None, gap: int = 2) -> np.ndarray:
@@ -26,14 +34,55 @@ def tile(images: np.ndarray, columns: int | None = None, gap: int = 2) -> np.nda
     return canvas
 
 
+def header_height(scale: int) -> int:
+    return HEADER_HEIGHT * max(1, scale // 2)
+
+
+@functools.cache
+def title_font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+def shortened_titles(text: str) -> Iterator[str]:
+    """text, then ever shorter forms of it that keep its when part (after WHEN_GAP: the epoch, what a frame of a
+    GIF is about) whole: first without the "(preset)", then with the rest cut behind an ellipsis, shorter and shorter;
+    last the when part alone. A text without a WHEN_GAP is cut at its end."""
+    yield text
+    what, gap, when = text.rpartition(WHEN_GAP)
+    if not gap:
+        what, when = text, ""
+    plain = PARENTHESES.sub("", what)
+    if plain != what:
+        yield plain + gap + when
+    for length in range(len(plain) - 1, 0, -1):
+        yield plain[:length].rstrip() + ELLIPSIS + gap + when
+    if when:
+        yield when
+
+
+def header_title(text: str, width: int, scale: int) -> tuple[str, ImageFont.FreeTypeFont]:
+    """What with_header writes above an image width pixels wide, and in which font: the longest of
+    shortened_titles(text) that fits at MIN_TITLE_SIZE or more, in the largest font it fits in (the scale's size at
+    most). A title that fits keeps the scale's size, so the frames of a run's GIF match."""
+    size = int(header_height(scale) * 0.7)
+    sizes = range(size, min(size, MIN_TITLE_SIZE) - 1, -1)
+    room = width - 2 * TITLE_MARGIN
+    for title in shortened_titles(text):
+        fitting = [font for font in map(title_font, sizes) if font.getlength(title) <= room]
+        if fitting:
+            return title, fitting[0]
+    return title, title_font(sizes[-1])  # not even the epoch fits: drawn clipped
+
+
 def with_header(grid: np.ndarray, text: str, scale: int) -> Image.Image:
-    """Upscales the grid (nearest, so pixels stay sharp) and writes text on a strip above it."""
+    """Upscales the grid (nearest, so pixels stay sharp) and writes text on a strip above it, smaller or shortened
+    (header_title) where it would run past the image's edge."""
     body = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
-    header = HEADER_HEIGHT * max(1, scale // 2)
+    header = header_height(scale)
     canvas = Image.new("L", (body.width, body.height + header), BACKGROUND)
     canvas.paste(body, (0, header))
-    font = ImageFont.load_default(size=int(header * 0.7))
-    ImageDraw.Draw(canvas).text((6, header // 2), text, fill=0, font=font, anchor="lm")
+    title, font = header_title(text, body.width, scale)
+    ImageDraw.Draw(canvas).text((TITLE_MARGIN, header // 2), title, fill=0, font=font, anchor="lm")
     return canvas
 
 
@@ -106,11 +155,11 @@ def manifold_gif(
 def frame_title(run: str, preset: str, epoch: int, steps_per_epoch: int | None = None) -> str:
     """Where the run was: its epoch, or, for a run counted in steps (steps_per_epoch set), its step."""
     when = f"epoch {epoch}" if steps_per_epoch is None else f"step {epoch * steps_per_epoch:,}"
-    return f"{run} ({preset})  {when}"
+    return f"{run} ({preset}){WHEN_GAP}{when}"
 
 
 def manifold_title(run: str, epoch: int) -> str:
-    return f"{run}: 2-D latent manifold, epoch {epoch}"
+    return f"{run}: 2-D latent manifold{WHEN_GAP}epoch {epoch}"
 
 
 def render_epoch_frame(
