@@ -4,9 +4,9 @@ setup(snakemake)
 
 from genzoo import pages
 
-animations = {"samples at every epoch": snakemake.input.gif}
+animations = {"samples of the fixed noise": snakemake.input.gif}  # the page adds which epochs
 if snakemake.input.manifold_gif:
-    animations["2-D latent manifold at every epoch"] = snakemake.input.manifold_gif[0]
+    animations["2-D latent manifold"] = snakemake.input.manifold_gif[0]
 pages.run_page(
     run=snakemake.wildcards.run,
     preset=snakemake.params.preset,
