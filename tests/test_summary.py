@@ -103,6 +103,12 @@ def test_a_seed_without_a_score_is_counted_not_hidden():
     assert scores.format_spread(pd.Series([float("nan")]), "fid") == "–"
 
 
+def test_classes_covered_read_as_counts_alone_and_as_a_mean_over_seeds():
+    assert scores.format_spread(pd.Series([9.0]), "classes_covered") == "9"
+    assert scores.format_spread(pd.Series([1.0, 1.0, 1.0]), "classes_covered") == "1.000 ± 0.000"
+    assert scores.format_spread(pd.Series([8.0, 10.0]), "classes_covered") == "9.000 ± 1.414"
+
+
 def figure_texts(figure) -> list[str]:
     texts = [figure._suptitle.get_text()] if figure._suptitle else []
     for axis in figure.axes:

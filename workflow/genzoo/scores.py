@@ -56,9 +56,9 @@ def format_spread(values: pd.Series, column: str) -> str:
         return "–"
     if len(valid) == 1:
         text = format_score(valid.iloc[0], column)
-    else:  # the spread to as many decimals as the mean
+    else:  # the spread to as many decimals as the mean; a mean of counts too (not "1 ± 0.000")
         mean, spread = valid.mean(), valid.std(ddof=1)
-        text = f"{format_score(mean, column)} ± {spread:.{decimals(mean)}f}"
+        text = f"{mean:.{decimals(mean)}f} ± {spread:.{decimals(mean)}f}"
     return text if len(valid) == len(values) else f"{text} (n={len(valid)})"
 
 
