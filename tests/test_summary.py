@@ -29,7 +29,7 @@ def summarize_into(tmp_path, ema_fid: dict[str, float] | None = None) -> dict:
     }
     (tmp_path / "mnist").mkdir()
     (tmp_path / "mnist" / "real_scores.json").write_text(json.dumps(reference))
-    csvs, infos = [], []
+    csvs, infos, losses = [], [], []
     for run, best in BEST_FID.items():
         metrics = pd.DataFrame(
             {
@@ -51,11 +51,15 @@ def summarize_into(tmp_path, ema_fid: dict[str, float] | None = None) -> dict:
         (tmp_path / f"{run}.json").write_text(
             json.dumps(info | {"train_seconds": 1.0, "images_per_s": 2.0, "device": "cpu"})
         )
+        # Two epochs, the second of a later attempt (train_info.json times that one alone: 1 s).
+        epochs = pd.DataFrame({"epoch": [1, 2], "step": [5, 10], "seconds": [3.0, 5.0], "images_per_s": [100.0, 50.0]})
+        epochs.to_csv(tmp_path / f"{run}-epochs.csv", index=False)
         csvs.append(str(tmp_path / f"{run}.csv"))
         infos.append(str(tmp_path / f"{run}.json"))
+        losses.append(str(tmp_path / f"{run}-epochs.csv"))
     plots = {name: str(tmp_path / f"{name}.png") for name in ("fid", "classes_covered", "metrics", "comparison")}
     table = summary.summarize(
-        csvs, infos, [str(tmp_path / "mnist" / "real_scores.json")], str(tmp_path / "summary.csv"),
+        csvs, infos, losses, [str(tmp_path / "mnist" / "real_scores.json")], str(tmp_path / "summary.csv"),
         str(tmp_path / "scores.csv"), str(tmp_path / "leaderboard.md"), plots, entries=ENTRIES,
     )  # fmt: skip
     return {"table": table, "board": (tmp_path / "leaderboard.md").read_text(), "plots": plots}
@@ -69,6 +73,8 @@ def test_summary_keeps_one_row_per_run_with_its_entry(summarized):
     table = summarized["table"]
     assert table.set_index("run")["entry"].to_dict() == ENTRIES | {"solo": "solo"}
     assert table.set_index("run")["best_fid"].to_dict() == BEST_FID
+    # Training time over every attempt, from the epoch table: 3 + 5 s, (300 + 250) images / 8 s.
+    assert (table["train_seconds"] == 8.0).all() and (table["images_per_s"] == 68.8).all()
 
 
 def test_leaderboard_ranks_entries_by_their_mean_fid_and_shows_the_spread(summarized):

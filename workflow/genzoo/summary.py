@@ -29,7 +29,15 @@ def moving_average_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"epoch": metrics["epoch"], "n_generated": metrics["n_generated"], **averaged})
 
 
-def run_row(metrics: pd.DataFrame, info: dict, reference: dict, entry: str) -> dict:
+def training_time(epoch_losses: pd.DataFrame) -> dict:
+    """The run's training seconds and images per second over its epochs' own times: every attempt of a run that was
+    stopped and resumed, or continued to more epochs (train_info.json times the last attempt alone)."""
+    seconds = float(epoch_losses["seconds"].sum())
+    images = float((epoch_losses["seconds"] * epoch_losses["images_per_s"]).sum())
+    return {"train_seconds": round(seconds, 1), "images_per_s": round(images / seconds, 1) if seconds else 0.0}
+
+
+def run_row(metrics: pd.DataFrame, info: dict, epoch_losses: pd.DataFrame, reference: dict, entry: str) -> dict:
     """A run's best checkpoint by FID and its last one, every score of both, and where they came from.
     entry: the config entry the run comes from (itself, or the entry whose seeds it is one of)."""
     final = metrics.sort_values("epoch").iloc[-1]
@@ -52,8 +60,7 @@ def run_row(metrics: pd.DataFrame, info: dict, reference: dict, entry: str) -> d
         "n_generated": int(final["n_generated"]),
         "classifier_test_accuracy": reference["classifier_test_accuracy"],
         "classifier_sha256": reference["classifier_sha256"],
-        "train_seconds": round(info["train_seconds"], 1),
-        "images_per_s": round(info["images_per_s"], 1),
+        **training_time(epoch_losses),
         "device": info["device"],
     }
 
@@ -74,6 +81,7 @@ def leaderboard(table: pd.DataFrame, references: dict[str, dict]) -> str:
 def summarize(
     metrics_csvs: list[str],
     info_paths: list[str],
+    epoch_losses_csvs: list[str],
     reference_paths: list[str],
     table_path: str,
     scores_path: str,
@@ -81,26 +89,31 @@ def summarize(
     plot_paths: dict[str, str],
     entries: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """metrics_csvs and info_paths are in the same run order; references are keyed by their dataset's folder.
+    """metrics_csvs, info_paths and epoch_losses_csvs are in the same run order; references are keyed by their
+    dataset's folder.
 
     plot_paths: 'fid', 'classes_covered', 'metrics' (every score by epoch) and 'comparison' (best checkpoints).
     entries: run -> the config entry it is a seed of (by default each run is its own entry).
     """
     references = load_references(reference_paths)
-    infos, metrics = {}, {}
-    for metrics_csv, info_path in zip(metrics_csvs, info_paths, strict=True):
+    infos, metrics, epoch_losses = {}, {}, {}
+    for metrics_csv, info_path, losses_csv in zip(metrics_csvs, info_paths, epoch_losses_csvs, strict=True):
         info = json.loads(Path(info_path).read_text())
         infos[info["run"]["name"]] = info
         metrics[info["run"]["name"]] = pd.read_csv(metrics_csv)
+        epoch_losses[info["run"]["name"]] = pd.read_csv(losses_csv)
     entries = dict(entries or {})
     for run in list(metrics):  # a run's moving average of its generator competes as a run of its own
         if "ema_fid" in metrics[run]:
             name = f"{run}+ema"
             metrics[name] = moving_average_scores(metrics[run])
             infos[name] = infos[run] | {"run": infos[run]["run"] | {"name": name}}
+            epoch_losses[name] = epoch_losses[run]
             entries[name] = f"{entries.get(run, run)}+ema"
     rows = [
-        run_row(metrics[run], infos[run], references[infos[run]["run"]["dataset"]], entries.get(run, run))
+        run_row(
+            metrics[run], infos[run], epoch_losses[run], references[infos[run]["run"]["dataset"]], entries.get(run, run)
+        )
         for run in metrics
     ]
     table = pd.DataFrame(rows)

@@ -24,6 +24,7 @@ rule summary:
     input:
         metrics=expand("results/runs/{run}/metrics.csv", run=RUNS),
         infos=expand("results/runs/{run}/train_info.json", run=RUNS),
+        epoch_losses=expand("results/runs/{run}/losses_epochs.csv", run=RUNS),
         references=expand("results/classifiers/{dataset}/real_scores.json", dataset=used_datasets()),
     output:
         table="results/summary.csv",

@@ -8,6 +8,7 @@ output = snakemake.output
 summary.summarize(
     metrics_csvs=list(snakemake.input.metrics),
     info_paths=list(snakemake.input.infos),
+    epoch_losses_csvs=list(snakemake.input.epoch_losses),
     reference_paths=list(snakemake.input.references),
     table_path=output.table,
     scores_path=output.scores,
