@@ -170,7 +170,9 @@ def main() -> None:
         config.write_text(yaml.safe_dump(variant, sort_keys=False))
     with contextlib.ExitStack() as stack:
         if args.mps:
-            stack.enter_context(mps_server(Path(tempfile.mkdtemp(prefix="genzoo-mps-"))))
+            stack.enter_context(
+                mps_server(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="genzoo-mps-"))))
+            )
         result = run_pipeline(config, args.cores, workdir, shlex.split(args.snakemake_args))
     wall, training, sequential = result["wall"], result["training"], result["sequential"]
     print(f"config            {args.config}" + (f", {label}" if label else ""))
