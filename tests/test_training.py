@@ -224,6 +224,52 @@ def test_the_sigmoid_bce_loss_is_pytorch_gans_own_and_loses_its_gradient_where_t
     assert torch.equal(discriminator_loss(real, logits.detach(), 1.0), expected)
 
 
+def pytorch_gan_reference_step(generator, discriminator, opt_g, opt_d, real, z):
+    """One iteration of PyTorch-GAN's implementations/gan/gan.py as published: its discriminator ends in Sigmoid,
+    its loss is BCELoss, G steps first on fresh fakes and D then on the same fakes, detached."""
+    bce, valid, fake = torch.nn.BCELoss(), torch.ones(len(real), 1), torch.zeros(len(real), 1)
+    opt_g.zero_grad()
+    gen_imgs = generator(z)
+    g_loss = bce(torch.sigmoid(discriminator(gen_imgs)), valid)
+    g_loss.backward()
+    opt_g.step()
+    opt_d.zero_grad()
+    real_loss = bce(torch.sigmoid(discriminator(real)), valid)
+    fake_loss = bce(torch.sigmoid(discriminator(gen_imgs.detach())), fake)
+    d_loss = (real_loss + fake_loss) / 2
+    d_loss.backward()
+    opt_d.step()
+    return g_loss.detach(), d_loss.detach()
+
+
+def test_pytorch_gan_takes_the_references_steps_bit_for_bit_with_its_loss_and_its_adam(monkeypatch):
+    """From the same weights, on the same batches and noise, the preset's step with `loss: bce_sigmoid` and
+    torch's default (unfused) Adam gives PyTorch-GAN's gan.py losses and weights exactly, step after step: model,
+    loss and update are the reference's. The preset's own logits loss and fused Adam differ only by rounding."""
+    import copy
+
+    run = resolved_run("pytorch-gan", loss="bce_sigmoid")
+    torch.manual_seed(0)
+    ours = training.build_nets(run, torch.device("cpu"))
+    theirs = copy.deepcopy(ours)
+    optimizers = training.make_optimizers(run, ours, fused=None)
+    opt_g = torch.optim.Adam(theirs["generator"].parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(theirs["discriminator"].parameters(), lr=2e-4, betas=(0.5, 0.999))
+    noise = []
+    monkeypatch.setattr(steps.sampling, "sample_noise", lambda n, run, device, generator=None: noise.pop(0))
+    batches = torch.Generator().manual_seed(1)
+    for _ in range(30):
+        real = torch.rand(64, 1, 28, 28, generator=batches) * 2 - 1
+        z = torch.randn(64, 100, generator=batches)
+        noise.append(z)
+        step = steps.step_generator_first(ours, optimizers, real, run, torch.device("cpu"))
+        g_loss, d_loss = pytorch_gan_reference_step(theirs["generator"], theirs["discriminator"], opt_g, opt_d, real, z)
+        assert torch.equal(step["g_loss"], g_loss) and torch.equal(step["d_loss"], d_loss)
+    for role in ("generator", "discriminator"):
+        for mine, reference in zip(ours[role].parameters(), theirs[role].parameters(), strict=True):
+            assert torch.equal(mine, reference)
+
+
 def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():
     images = torch.tensor([[0.0, 1.0], [1.0, 1.0]]).view(2, 1, 1, 2)
     reconstruction = torch.full_like(images, 0.5)
