@@ -325,3 +325,21 @@ def test_reference_losses_put_a_scripts_printed_losses_beside_a_runs_epoch_table
     (tmp_path / "empty.log").write_text("Namespace(n_epochs=4)\n")
     with pytest.raises(SystemExit, match=r"empty.log: no line of the form \[Epoch"):
         reference_losses.reference_losses(tmp_path / "empty.log")
+
+
+@pytest.mark.slow  # trains two one-epoch runs
+def test_regime_probe_prints_epoch_losses_the_reference_reader_takes(repo, mnist_5k_splits, tmp_path):
+    """Each probe epoch is one line in PyTorch-GAN's log format; the reference's Adam and the fused one start from
+    the same weights and noise, and part by rounding only."""
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import reference_losses
+
+    logs = {}
+    for adam in ("default", "fused"):
+        command = [sys.executable, "benchmarks/gan_regime_probe.py", "--train", str(mnist_5k_splits["train"])]
+        command += ["--epochs", "2", "--adam", adam]
+        logs[adam] = tmp_path / f"{adam}.log"
+        logs[adam].write_text(subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout)
+    default, fused = (reference_losses.reference_losses(logs[adam]) for adam in ("default", "fused"))
+    assert default["epoch"].tolist() == [1, 2] and default["d_loss"].between(0.05, 1.5).all()
+    assert (default["d_loss"] - fused["d_loss"]).abs().max() < 0.05
