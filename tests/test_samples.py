@@ -125,6 +125,15 @@ def test_the_interpolation_gif_starts_at_the_generators_images_of_its_first_poin
     assert walk.shape[0] == 4 * 12 and walk.ndim == 3  # grey frames, each read back as grey
 
 
+def test_a_latent_walks_title_keeps_its_epoch_on_a_narrow_frame():
+    from genzoo import rendering
+
+    title = samples.walk_title("cs231n-torch-lsgan-seed1", 200)
+    width = 4 * 30 + 2  # four 28-pixel cells with their gaps, at scale 1
+    shown, font = rendering.header_title(title, width, scale=1)
+    assert shown.endswith("  epoch 200") and font.getlength(shown) <= width - 2 * rendering.TITLE_MARGIN
+
+
 def test_nearly_opposite_points_are_walked_between_their_norms():
     """In 2-D (the VAE's latent) two draws often point almost opposite ways; the unit-vector formula would send the
     middle of the walk to a norm of about 200 here."""

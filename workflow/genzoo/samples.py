@@ -92,7 +92,7 @@ def sample_run(
     runtime.configure_torch(torch.device("cpu"), threads)
     run = run_settings(run_dir)
     epoch = checkpoint_epochs(run)[-1] if epoch is None else epoch
-    title = f"{run['name']} ({run['preset']})  epoch {epoch}, seed {seed}"
+    title = f"{run['name']} ({run['preset']}){rendering.WHEN_GAP}epoch {epoch}, seed {seed}"
     save(draw(run, checkpoint_path(run_dir, run, epoch), n, seed, labels), out_path, title, scale)
 
 
@@ -138,6 +138,11 @@ def interpolation_frames(
     return np.stack([rendering.tile(grid) for grid in images])
 
 
+def walk_title(name: str, epoch: int) -> str:
+    """The epoch after rendering's WHEN_GAP, so a frame too narrow for a long name cuts the name, never the epoch."""
+    return f"{name}: latent walk{rendering.WHEN_GAP}epoch {epoch}"
+
+
 def interpolation_gif(
     run_dir: str | Path, out_path: str | Path, frame_ms: int, scale: int, seed: int = 0, threads: int = 1
 ) -> None:
@@ -146,7 +151,7 @@ def interpolation_gif(
     run = run_settings(run_dir)
     epoch = checkpoint_epochs(run)[-1]
     frames = interpolation_frames(run, checkpoint_path(run_dir, run, epoch), seed=seed)
-    title = f"{run['name']}, epoch {epoch}: latent walk"
+    title = walk_title(run["name"], epoch)
     titled = np.stack([np.asarray(rendering.with_header(frame, title, scale)) for frame in frames])
     rendering.write_gif(titled, out_path, frame_ms, frame_ms)
 
