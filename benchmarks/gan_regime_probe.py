@@ -3,13 +3,16 @@ Adam (torch's default, as the reference, or the fused one the workflow trains wi
 streams. For telling which of them decides the game a run settles into (docs/reproductions.md).
 
     python benchmarks/gan_regime_probe.py [--train results/data/mnist/train.pt] [--seed 1] [--epochs 25]
-        [--adam default|fused] [--loss bce|bce_sigmoid] [--streams reference|workflow]
+        [--adam default|fused] [--loss bce|bce_sigmoid] [--streams reference|workflow] [--save-every 20 --out DIR]
 
 The preset's networks and step (with `--adam default --loss bce_sigmoid` it takes gan.py's steps bit for bit, as
 tests/test_training.py checks). `--streams reference` draws the noise with NumPy (float64, then float32) and each
 epoch's order with a fresh torch.randperm, as gan.py and its DataLoader(shuffle=True) do, after seeding both with
 the seed; `workflow` draws them as the workflow does (torch.randn, DataCursor). Prints each epoch's mean
 discriminator and generator loss in PyTorch-GAN's log format, so benchmarks/reference_losses.py reads it.
+`--out DIR` saves the generator every `--save-every` epochs and at the last, as DIR/epoch_NNNN.pt in the workflow's
+checkpoint layout, for benchmarks/score_checkpoints.py: a run at the full budget (`--epochs 200`) with the
+reference's Adam, without a release of the training loop.
 """
 
 import argparse
@@ -22,7 +25,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from genzoo import config, data, steps, training  # noqa: E402
+from genzoo import config, data, files, steps, training  # noqa: E402
+from genzoo.schedule import checkpoint_file  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -48,6 +52,8 @@ def main() -> None:
     parser.add_argument("--adam", choices=["default", "fused"], default="default")
     parser.add_argument("--loss", choices=["bce", "bce_sigmoid"], default="bce_sigmoid")
     parser.add_argument("--streams", choices=["reference", "workflow"], default="reference")
+    parser.add_argument("--out", type=Path, help="save the generator here (the workflow's checkpoint layout)")
+    parser.add_argument("--save-every", type=int, default=20, help="epochs between saved generators (with --out)")
     args = parser.parse_args()
     if not args.train.exists():
         sys.exit(f"{args.train} not found: run `snakemake --cores 1 results/data/mnist/train.pt` first")
@@ -76,6 +82,9 @@ def main() -> None:
             f"[D loss: {np.mean(d_losses):f}] [G loss: {np.mean(g_losses):f}]",
             flush=True,
         )
+        if args.out and ((epoch + 1) % args.save_every == 0 or epoch + 1 == args.epochs):
+            state = {"epoch": epoch + 1, "nets": {"generator": nets["generator"].state_dict()}}
+            files.save_torch(args.out / checkpoint_file(epoch + 1), state)
 
 
 if __name__ == "__main__":

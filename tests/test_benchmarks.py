@@ -337,9 +337,12 @@ def test_regime_probe_prints_epoch_losses_the_reference_reader_takes(repo, mnist
     logs = {}
     for adam in ("default", "fused"):
         command = [sys.executable, "benchmarks/gan_regime_probe.py", "--train", str(mnist_5k_splits["train"])]
-        command += ["--epochs", "2", "--adam", adam]
+        command += ["--epochs", "2", "--adam", adam, "--out", str(tmp_path / adam), "--save-every", "5"]
         logs[adam] = tmp_path / f"{adam}.log"
         logs[adam].write_text(subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout)
     default, fused = (reference_losses.reference_losses(logs[adam]) for adam in ("default", "fused"))
     assert default["epoch"].tolist() == [1, 2] and default["d_loss"].between(0.05, 1.5).all()
     assert (default["d_loss"] - fused["d_loss"]).abs().max() < 0.05
+    saved = torch.load(tmp_path / "default" / "epoch_0002.pt", weights_only=True)  # the last epoch, always
+    assert saved["epoch"] == 2 and set(saved["nets"]) == {"generator"}
+    assert sorted(path.name for path in (tmp_path / "default").iterdir()) == ["epoch_0002.pt"]
