@@ -68,9 +68,9 @@ def header_title(text: str, width: int, scale: int) -> tuple[str, ImageFont.Free
     sizes = range(size, min(size, MIN_TITLE_SIZE) - 1, -1)
     room = width - 2 * TITLE_MARGIN
     for title in shortened_titles(text):
-        fitting = [font for font in map(title_font, sizes) if font.getlength(title) <= room]
-        if fitting:
-            return title, fitting[0]
+        font = next((font for font in map(title_font, sizes) if font.getlength(title) <= room), None)
+        if font is not None:
+            return title, font
     return title, title_font(sizes[-1])  # not even the epoch fits: drawn clipped
 
 
