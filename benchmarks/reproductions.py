@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from genzoo.scores import format_spread  # noqa: E402
+from genzoo.summary import training_time  # noqa: E402
 
 
 def steps_per_epoch(run: dict, images: int) -> int:
@@ -44,9 +45,9 @@ def minutes(seconds: pd.Series) -> str:
 
 
 def training_seconds(run_folder: Path) -> float:
-    """The epochs' own time, summed from the run's epoch table: it spans every attempt of a run that was stopped
-    and resumed (train_info.json times the last attempt only), and leaves out starting, scoring and rendering."""
-    return float(pd.read_csv(run_folder / "losses_epochs.csv")["seconds"].sum())
+    """The epochs' own time over every attempt, as summary.csv counts it (summary.training_time), read from the run's
+    epoch table: a folder's summary.csv may come from a version that timed the last attempt only."""
+    return training_time(pd.read_csv(run_folder / "losses_epochs.csv"))["train_seconds"]
 
 
 def table(folder: Path) -> str:
