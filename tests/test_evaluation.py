@@ -230,6 +230,14 @@ def save_untrained_checkpoint(run: dict, folder, seed: int = 0) -> None:
     files.save_torch(folder / "epoch_0001.pt", {"nets": {k: v.state_dict() for k, v in nets.items()}})
 
 
+def save_checkpoint_with_average(nets: dict, average, folder) -> None:
+    """A checkpoint of nets with average as the moving average of their generator (the role generator_ema)."""
+    from genzoo import files
+
+    state = {role: net.state_dict() for role, net in nets.items()} | {"generator_ema": average.state_dict()}
+    files.save_torch(folder / "epoch_0001.pt", {"nets": state})
+
+
 def evaluate(run, checkpoints, trained_classifier, mnist_5k_splits, out, settings=None, device="cpu"):
     from genzoo import evaluation
 
@@ -314,15 +322,13 @@ def test_a_conditional_generator_is_asked_for_every_class_and_scored_on_them(
     record = evaluate(run, tmp_path / "ckpt", trained_classifier, mnist_5k_splits, tmp_path / "scores")
     assert 0 <= record["label_accuracy"] <= 1
     # A moving average of the generator is asked for the same labels and scored on them too.
-    from genzoo import files, models
+    from genzoo import models
     from torch.optim import swa_utils
 
     run = resolved_run("pytorch-cgan", epochs=1, ema=0.999)
     torch.manual_seed(0)
     nets = models.build(run["architecture"], run["latent_dim"])
-    average = swa_utils.AveragedModel(nets["generator"], use_buffers=True)
-    state = {role: net.state_dict() for role, net in nets.items()} | {"generator_ema": average.state_dict()}
-    files.save_torch(tmp_path / "ema" / "epoch_0001.pt", {"nets": state})
+    save_checkpoint_with_average(nets, swa_utils.AveragedModel(nets["generator"], use_buffers=True), tmp_path / "ema")
     record = evaluate(run, tmp_path / "ema", trained_classifier, mnist_5k_splits, tmp_path / "scores-ema")
     assert record["ema_label_accuracy"] == record["label_accuracy"]  # the average equals the generator here
 
@@ -402,8 +408,7 @@ def test_an_ema_run_scores_its_averaged_generator_beside_the_generator(mnist_5k_
     torch.manual_seed(1)
     other = swa_utils.AveragedModel(models.build(run["architecture"], 100)["generator"], use_buffers=True)
     for name, average in (("same", same), ("other", other)):
-        state = {role: net.state_dict() for role, net in nets.items()} | {"generator_ema": average.state_dict()}
-        files.save_torch(tmp_path / name / "epoch_0001.pt", {"nets": state})
+        save_checkpoint_with_average(nets, average, tmp_path / name)
         record = evaluate(run, tmp_path / name, trained_classifier, mnist_5k_splits, tmp_path / f"scores-{name}")
         assert (record["ema_fid"] == record["fid"]) == (name == "same")
         assert {"ema_kid_mean", "ema_classes_covered", "ema_class_histogram"} <= set(record)
