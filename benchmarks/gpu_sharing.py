@@ -123,9 +123,10 @@ def main() -> None:
         "| preset | jobs at once | images/s, all jobs | × the first k | s per epoch, slowest job | peak MiB per job |"
     )
     print("|---|---:|---:|---:|---:|---:|")
-    with tempfile.TemporaryDirectory(prefix="genzoo-gpu-sharing-") as folder, contextlib.ExitStack() as stack:
-        if args.mps:
-            stack.enter_context(mps_server(Path(folder) / "mps"))
+    with (
+        tempfile.TemporaryDirectory(prefix="genzoo-gpu-sharing-") as folder,
+        mps_server() if args.mps else contextlib.nullcontext(),
+    ):
         for preset in args.presets.split(","):
             alone = None
             for k in args.jobs:

@@ -1,7 +1,7 @@
 """NVIDIA's Multi-Process Service for one measurement: a control daemon of our own, so that the CUDA processes
-started inside `with mps_server(folder):` share the GPU's cores at once instead of taking turns on it.
+started inside `with mps_server():` share the GPU's cores at once instead of taking turns on it.
 
-The daemon's pipe and log folders live in `folder` and reach the child processes through the environment
+The daemon's pipe and log folders live in a folder of its own and reach the child processes through the environment
 (CUDA_MPS_PIPE_DIRECTORY, CUDA_MPS_LOG_DIRECTORY), so processes outside the measurement, and any MPS daemon the
 machine already runs, are left alone. The GPU's settings (compute mode and the like) are not touched.
 """
@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,8 +23,14 @@ def mps_environment(folder: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def mps_server(folder: Path):
-    """Starts a control daemon for the block and quits it after; the block's child processes join it."""
+def mps_server(folder: Path | None = None):
+    """Starts a control daemon for the block and quits it after; the block's child processes join it. Its folders
+    go in folder, or in a temporary folder of its own, removed after."""
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="genzoo-mps-") as own:
+            with mps_server(Path(own)) as env:
+                yield env
+        return
     control = shutil.which(CONTROL)
     if control is None:
         raise SystemExit(f"--mps: {CONTROL} not found on PATH (it comes with the NVIDIA driver)")

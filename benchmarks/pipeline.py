@@ -168,11 +168,7 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         variant = config_variant(args.config, args.precision, args.seeds, args.budget)
         config.write_text(yaml.safe_dump(variant, sort_keys=False))
-    with contextlib.ExitStack() as stack:
-        if args.mps:
-            stack.enter_context(
-                mps_server(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="genzoo-mps-"))))
-            )
+    with mps_server() if args.mps else contextlib.nullcontext():
         result = run_pipeline(config, args.cores, workdir, shlex.split(args.snakemake_args))
     wall, training, sequential = result["wall"], result["training"], result["sequential"]
     print(f"config            {args.config}" + (f", {label}" if label else ""))

@@ -289,6 +289,10 @@ def test_mps_daemon_is_started_for_the_block_and_quit_after_it(repo, tmp_path, m
         assert seen.strip() == str(tmp_path / "mps" / "log")
     assert "CUDA_MPS_PIPE_DIRECTORY" not in os.environ
     assert (tmp_path / "mps" / "log" / "calls").read_text().split("\n")[:2] == ["-d ", " quit"]
+    with mps.mps_server() as env:  # in a folder of its own, removed after
+        own = Path(env["CUDA_MPS_LOG_DIRECTORY"]).parent
+        assert (own / "pipe" / "control").exists() and own != tmp_path / "mps"
+    assert not own.exists() and "CUDA_MPS_LOG_DIRECTORY" not in os.environ
 
 
 def test_reference_losses_put_a_scripts_printed_losses_beside_a_runs_epoch_table(repo, tmp_path):
