@@ -1,5 +1,5 @@
 """A short pytorch-gan run outside the workflow that swaps one thing at a time against PyTorch-GAN's gan.py: which
-Adam (torch's default, as the reference, or the fused one the workflow trains with), which loss form, which random
+Adam (torch's default, as the reference, or the fused one; a run's `adam`), which loss form (`loss`), which random
 streams. For telling which of them decides the game a run settles into (docs/reproductions.md).
 
     python benchmarks/gan_regime_probe.py [--train results/data/mnist/train.pt] [--seed 1] [--epochs 25]
@@ -11,8 +11,8 @@ epoch's order with a fresh torch.randperm, as gan.py and its DataLoader(shuffle=
 the seed; `workflow` draws them as the workflow does (torch.randn, DataCursor). Prints each epoch's mean
 discriminator and generator loss in PyTorch-GAN's log format, so benchmarks/reference_losses.py reads it.
 `--out DIR` saves the generator every `--save-every` epochs and at the last, as DIR/epoch_NNNN.pt in the workflow's
-checkpoint layout, for benchmarks/score_checkpoints.py: a run at the full budget (`--epochs 200`) with the
-reference's Adam, without a release of the training loop.
+checkpoint layout, for benchmarks/score_checkpoints.py. The workflow trains the same networks and steps with
+`adam` and `loss` set in its config; only the reference's streams need this script.
 """
 
 import argparse
@@ -59,12 +59,12 @@ def main() -> None:
         sys.exit(f"{args.train} not found: run `snakemake --cores 1 results/data/mnist/train.pt` first")
 
     torch.set_num_threads(1)
-    run = config.standalone_run("pytorch-gan", seed=args.seed, loss=args.loss)
+    run = config.standalone_run("pytorch-gan", seed=args.seed, loss=args.loss, adam=args.adam)
     images, _ = data.load_split(args.train, CPU, run["pixel_range"])
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     nets = training.build_nets(run, CPU)
-    optimizers = training.make_optimizers(run, nets, fused=True if args.adam == "fused" else None)
+    optimizers = training.make_optimizers(run, nets)
     cursor = training.DataCursor(run, len(images), CPU)
     drawn: list[torch.Tensor] = []
     steps.sampling.sample_noise = lambda n, run, device, generator=None: drawn.pop(0)  # the chosen stream's noise

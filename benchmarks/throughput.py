@@ -105,9 +105,9 @@ def workflow_epoch(run: dict, images: torch.Tensor, labels, device: torch.device
 
 def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
     torch.manual_seed(run["seed"])
-    run = {**run, "cuda_graph": False}
+    run = {**run, "cuda_graph": False, "adam": "default"}  # torch's default Adam, as a reference script gets it
     nets = training.build_nets(run, device, channels_last=False)
-    optimizers = training.make_optimizers(run, nets, fused=None)  # None: torch's default implementation
+    optimizers = training.make_optimizers(run, nets)
     step_fn = steps.STEPS[run["update_order"]]
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=run["batch_size"], shuffle=True, drop_last=run["drop_last"], num_workers=workers

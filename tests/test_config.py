@@ -112,6 +112,17 @@ def test_a_gan_run_may_take_another_loss_and_the_others_are_told_they_cannot():
             config.check_config(cfg)
 
 
+def test_an_adam_run_may_take_torchs_default_adam_and_rmsprop_runs_are_told_they_cannot():
+    cfg = copy.deepcopy(GOOD)
+    assert config.resolve_run(cfg, "a")["adam"] == "fused"  # every preset's own
+    cfg["runs"]["a"]["adam"] = "default"
+    config.check_config(cfg)
+    assert config.resolve_run(cfg, "a")["adam"] == "default"
+    cfg["runs"]["a"]["preset"] = "dlwp1-gan"
+    with pytest.raises(config.ConfigError, match=r"runs\.a\.adam: preset 'dlwp1-gan' trains with rmsprop, not Adam"):
+        config.check_config(cfg)
+
+
 def test_run_overrides_win_over_preset_defaults():
     cfg = copy.deepcopy(GOOD)
     cfg["runs"]["a"].update(batch_size=32, lr_g=0.01, seed=9)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from conftest import resolved_run
@@ -208,6 +209,8 @@ def test_raising_the_epochs_continues_to_the_files_of_a_straight_run(small_train
     info = train_in_process(small_train_path, extended, epochs=4, checkpoint_every=3)
     assert "continuing after epoch 2, where its finished 2-epoch training stopped, to epoch 4" in caplog.text
     assert info["resumed_after_epoch"] == 2
+    epochs = pd.read_csv(extended / "epochs.csv")  # the training time of both attempts, as summary.csv counts it
+    assert list(epochs["epoch"]) == [1, 2, 3, 4] and info["train_seconds"] == pytest.approx(epochs["seconds"].sum())
     # The 2-epoch run's last checkpoint is no checkpoint of a 4-epoch run: it stays behind in the resume folder.
     assert published(extended) == published(straight)
     assert sorted(p.name for p in (extended / "ckpt").iterdir()) == ["epoch_0003.pt", "epoch_0004.pt"]

@@ -242,17 +242,33 @@ def pytorch_gan_reference_step(generator, discriminator, opt_g, opt_d, real, z):
     return g_loss.detach(), d_loss.detach()
 
 
+@pytest.mark.parametrize(("adam", "fused"), [("fused", True), ("default", None)])
+def test_a_runs_adam_setting_picks_the_implementation(adam, fused):
+    run = resolved_run("pytorch-gan", adam=adam)
+    optimizers = training.make_optimizers(run, training.build_nets(run, torch.device("cpu")))
+    assert [optimizer.defaults["fused"] for optimizer in optimizers.values()] == [fused, fused]
+
+
+@pytest.mark.parametrize("adam", ["fused", "default"])
+def test_either_adam_counts_its_steps_on_the_device_when_a_cuda_graph_replays_them(adam, monkeypatch):
+    monkeypatch.setattr(steps, "uses_cuda_graph", lambda run, device: True)
+    run = resolved_run("pytorch-gan", adam=adam)
+    optimizers = training.make_optimizers(run, training.build_nets(run, torch.device("cpu")))
+    assert all(optimizer.defaults["capturable"] for optimizer in optimizers.values())
+
+
 def test_pytorch_gan_takes_the_references_steps_bit_for_bit_with_its_loss_and_its_adam(monkeypatch):
     """From the same weights, on the same batches and noise, the preset's step with `loss: bce_sigmoid` and
-    torch's default (unfused) Adam gives PyTorch-GAN's gan.py losses and weights exactly, step after step: model,
-    loss and update are the reference's. The preset's own logits loss and fused Adam differ only by rounding."""
+    `adam: default` (torch's own pick, unfused) gives PyTorch-GAN's gan.py losses and weights exactly, step after
+    step: model, loss and update are the reference's. The preset's own logits loss and fused Adam differ only by
+    rounding."""
     import copy
 
-    run = resolved_run("pytorch-gan", loss="bce_sigmoid")
+    run = resolved_run("pytorch-gan", loss="bce_sigmoid", adam="default")
     torch.manual_seed(0)
     ours = training.build_nets(run, torch.device("cpu"))
     theirs = copy.deepcopy(ours)
-    optimizers = training.make_optimizers(run, ours, fused=None)
+    optimizers = training.make_optimizers(run, ours)
     opt_g = torch.optim.Adam(theirs["generator"].parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(theirs["discriminator"].parameters(), lr=2e-4, betas=(0.5, 0.999))
     noise = []
@@ -500,6 +516,32 @@ def test_a_batch_larger_than_the_data_is_refused_not_shrunk(tiny_train, tmp_path
     with pytest.raises(ValueError, match=r"run r: batch_size 128 exceeds the 96 training images of .*train\.pt"):
         train_tiny(run, tiny_train, tmp_path)
     assert not (tmp_path / "info.json").exists()
+
+
+def test_a_last_batch_of_one_image_is_refused_before_training_where_batchnorm_needs_two(tiny_train, tmp_path):
+    """96 images in batches of 95 leave a batch of one, which PyTorch's BatchNorm1d cannot normalise by its own
+    statistics: refused at once, naming the networks, not after a pass with PyTorch's message."""
+    run = resolved_run("pytorch-gan", epochs=1, batch_size=95)
+    with pytest.raises(ValueError, match=r"run r: the 96 training images of .*train\.pt in batches of 95 leave a last "
+                       r"batch of one image, and the BatchNorm of the generator cannot"):  # fmt: skip
+        train_tiny(run, tiny_train, tmp_path)
+    assert not (tmp_path / "info.json").exists() and not (tmp_path / "resume" / "state.pt").exists()
+    cpu = torch.device("cpu")
+    with pytest.raises(ValueError, match=r"in batches of one image, .* choose a batch_size of 2 or more"):
+        train_tiny(resolved_run("pytorch-gan", epochs=1, batch_size=1), tiny_train, tmp_path)
+    # tf-dcgan's generator makes a full batch of fakes beside a real batch of one, and its discriminator has no
+    # BatchNorm: nothing to refuse.
+    tf_dcgan = resolved_run("tf-dcgan", batch_size=95)
+    training.check_batches(tf_dcgan, training.build_nets(tf_dcgan, torch.device("cpu")), 96, tiny_train)
+    for preset, roles in [
+        ("pytorch-gan", ["generator"]),
+        ("tf-dcgan", ["generator"]),
+        ("cs231n-torch-dcgan", ["generator"]),
+        ("cs231n-dcgan", []),
+    ]:
+        assert training.roles_needing_two_images(training.build_nets(resolved_run(preset), cpu)) == roles, preset
+    for batch_size, drop_last, smallest in [(95, False, 1), (95, True, 95), (32, False, 32), (10, False, 6)]:
+        assert training.smallest_batch({"batch_size": batch_size, "drop_last": drop_last}, 96) == smallest
 
 
 def test_the_cs231n_editions_visit_the_digits_in_file_order_every_epoch():

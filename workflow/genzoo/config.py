@@ -23,6 +23,7 @@ RUN_OVERRIDES = (
     "cuda_graph",
     "ema",
     "loss",
+    "adam",
 )
 LOSS_STEPS = ("g_then_d", "d_then_g", "d_then_g_same_fake", "simultaneous")  # the update orders that take `loss`
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
@@ -133,6 +134,11 @@ def check_config(config: dict) -> None:
             raise ConfigError(
                 f"{key}.loss: preset {preset.name!r} takes its own loss (update order {preset.update_order!r}); "
                 "loss applies to the GANs whose discriminator gives one logit per image"
+            )
+        if "adam" in run and preset.optimizer != "adam":
+            raise ConfigError(
+                f"{key}.adam: preset {preset.name!r} trains with {preset.optimizer}, not Adam; adam applies to the "
+                "presets that train with Adam"
             )
         if preset.kind == "vae" and "lr_d" in run:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")

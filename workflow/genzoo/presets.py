@@ -43,6 +43,10 @@ class Preset:
     image_size: int = 28  # side of the images the networks make and see; the data are resized to it
     conditional: bool = False  # the networks also take the class label (one sample-grid row per label)
     optimizer: str = "adam"  # or "rmsprop": Keras' (rho 0.9)
+    # Adam's implementation: "fused" (one pass over each parameter's tensors, the fastest) or "default" (what
+    # torch.optim.Adam picks when a script names none, as the PyTorch references do: in eager steps their arithmetic,
+    # bit for bit); None for the RMSprop presets.
+    adam: str | None = "fused"
     clip_value: float | None = None  # Keras' clipvalue: each gradient element clipped to [-c, c] before the update
     lr_decay: float = 0.0  # Keras' decay: the learning rate at update t (from 0) is lr / (1 + decay * t)
     vae_loss: str = "summed"  # "summed": per-image summed pixel BCE + KL (DLwP 2nd ed.); "dlwp1": see losses.py
@@ -132,6 +136,7 @@ PYTORCH_EXAMPLES = {  # pytorch/examples' dcgan/main.py defaults
 }
 DLWP1 = {  # Deep Learning with Python, 1st edition (Keras 2.0.8): RMSprop with Keras 2.0.8's defaults
     "optimizer": "rmsprop",
+    "adam": None,
     "optimizer_eps": 1e-8,  # Keras 2.0.8's RMSprop epsilon (1e-7 from Keras 2.1.3 on)
     "betas": (0.9, 0.999),  # unused by RMSprop
     "d_loss_scale": 1.0,

@@ -31,7 +31,8 @@ def moving_average_scores(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def training_time(epoch_losses: pd.DataFrame) -> dict:
     """The run's training seconds and images per second over its epochs' own times: every attempt of a run that was
-    stopped and resumed, or continued to more epochs (train_info.json times the last attempt alone)."""
+    stopped and resumed, or continued to more epochs (as train_info.json counts them too, but not the one that
+    training code before the `adam` setting wrote, which timed its last attempt alone)."""
     seconds = float(epoch_losses["seconds"].sum())
     images = float((epoch_losses["seconds"] * epoch_losses["images_per_s"]).sum())
     return {"train_seconds": round(seconds, 1), "images_per_s": round(images / seconds, 1) if seconds else 0.0}

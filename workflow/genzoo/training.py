@@ -1,5 +1,6 @@
 """The one training loop every preset runs: data, networks, optimizers, epochs, and the files they leave."""
 
+import copy
 import logging
 import math
 import time
@@ -65,15 +66,14 @@ def update_moving_average(nets: dict[str, torch.nn.Module]) -> None:
         nets["generator_ema"].update_parameters(nets["generator"])
 
 
-def make_optimizers(
-    run: dict, nets: dict[str, torch.nn.Module], fused: bool | None = True
-) -> dict[str, torch.optim.Optimizer]:
-    """The preset's optimizer per network: Adam (fused: one pass over each parameter's four tensors instead of
-    several; the MLP presets spend a quarter of their CPU step in the unfused one; None leaves torch's default),
-    or Keras' RMSprop."""
+def make_optimizers(run: dict, nets: dict[str, torch.nn.Module]) -> dict[str, torch.optim.Optimizer]:
+    """The preset's optimizer per network: Adam, fused (one pass over each parameter's four tensors instead of
+    several; the MLP presets spend a quarter of their CPU step in the unfused one) or torch's default as the run's
+    `adam` says, or Keras' RMSprop."""
 
     device = next(nets["generator"].parameters()).device
-    capturable = bool(fused) and steps.uses_cuda_graph(run, device)  # step counts on the GPU, updated inside the graph
+    fused = True if run["adam"] == "fused" else None  # None: torch's own pick, as a script that names none gets
+    capturable = steps.uses_cuda_graph(run, device)  # step counts on the GPU, updated inside the graph
 
     def optimizer(parameters, lr):
         if run["optimizer"] == "rmsprop":
@@ -127,6 +127,54 @@ class DataCursor:
         self.rng.set_state(state["rng"])
         self.position = state["position"]
         self.order = None if state["order"] is None else state["order"].to(self.device)
+
+
+def smallest_batch(run: dict, n: int) -> int:
+    """The fewest images a batch of the run's passes over n images holds: the short last one, unless dropped."""
+    short = n % run["batch_size"]
+    return short if short and not run["drop_last"] else run["batch_size"]
+
+
+def roles_needing_two_images(nets: dict[str, torch.nn.Module]) -> list[str]:
+    """The networks that cannot train on a batch of one image: those with a BatchNorm1d layer that normalises by the
+    batch's own statistics (PyTorch refuses one value per channel; a layer on moving statistics takes it)."""
+    roles = []
+    for role, net in nets.items():
+        device = next(net.parameters()).device
+        for layer in net.modules():
+            if isinstance(layer, torch.nn.BatchNorm1d) and layer.training:
+                try:  # a copy, so the trial leaves the layer's running statistics as they were
+                    copy.deepcopy(layer)(torch.zeros(1, layer.num_features, device=device))
+                except ValueError:
+                    roles.append(role)
+                    break
+    return roles
+
+
+def check_batches(run: dict, nets: dict[str, torch.nn.Module], n: int, train_path) -> None:
+    """Refuses, before the first step, batches the run could not train on as asked."""
+    batch_size = run["batch_size"]
+    if batch_size > n:  # a smaller batch than asked for would train silently, and be recorded as asked
+        raise ValueError(
+            f"run {run['name']}: batch_size {batch_size} exceeds the {n} training images of {train_path}; "
+            "lower the run's batch_size (or raise the dataset's train_subset)"
+        )
+    if smallest_batch(run, n) > 1:
+        return
+    # The generator of a full_fake_batch preset makes a whole batch of fakes even beside a real batch of one.
+    seen_alone = {role: net for role, net in nets.items() if not (role == "generator" and run["full_fake_batch"])}
+    if roles := roles_needing_two_images(seen_alone):
+        batches = (
+            "go in batches of one image"
+            if batch_size == 1
+            else f"in batches of {batch_size} leave a last batch of one image"
+        )
+        fix = "a batch_size of 2 or more" if batch_size == 1 else "a batch_size that leaves a last batch of two or more"
+        raise ValueError(
+            f"run {run['name']}: the {n} training images of {train_path} {batches}, and the BatchNorm of the "
+            f"{' and '.join(roles)} cannot normalise one image by its own statistics; choose {fix} (or another "
+            "train_subset)"
+        )
 
 
 def run_epoch(
@@ -238,18 +286,14 @@ def train_alone(
         images = data.resized(images, run["image_size"])
         labels = labels.to(device) if run["conditional"] else None
         nets = build_nets(run, device)
+        n, batch_size = images.shape[0], run["batch_size"]
+        check_batches(run, nets, n, train_path)
         optimizers = make_optimizers(run, nets)
         add_moving_average(run, nets)
         step_fn = steps.step_function(run, device)
         # Its own generator, so the fixed noise does not shift when model code draws more numbers.
         fixed_noise = sampling.sample_noise(run["n_fixed"], run, device, torch.Generator().manual_seed(run["seed"]))
-        n, batch_size = images.shape[0], run["batch_size"]
         cursor = DataCursor(run, n, device)
-        if batch_size > n:  # a smaller batch than asked for would train silently, and be recorded as asked
-            raise ValueError(
-                f"run {run['name']}: batch_size {batch_size} exceeds the {n} training images of {train_path}; "
-                "lower the run's batch_size (or raise the dataset's train_subset)"
-            )
         saved = set(checkpoint_epochs(run))
         log.info(
             "run %s: preset %s on %s (%s%s), %d images, batch %d, %d epochs, %d threads, parameters %s",
@@ -322,16 +366,16 @@ def train_alone(
         resume.publish(resume_dir, {"checkpoints": checkpoints_dir, "samples": samples_dir}, run)
         files.write_csv(step_losses_path, resume.step_losses(resume_dir, run["epochs"]))
         files.write_csv(epoch_losses_path, pd.DataFrame(epoch_rows))
+        seconds = sum(row["seconds"] for row in epoch_rows)  # the epochs' own time, over every attempt
         info = files.provenance(
             run=run,
             device=str(device),
             threads=torch.get_num_threads(),
             resumed_after_epoch=done,
-            train_started=started,
+            train_started=started,  # this attempt's
             train_finished=finished,
-            train_seconds=finished - started,
-            images_per_s=sum(row["images_per_s"] * row["seconds"] for row in epoch_rows)
-            / sum(row["seconds"] for row in epoch_rows),
+            train_seconds=seconds,
+            images_per_s=sum(row["images_per_s"] * row["seconds"] for row in epoch_rows) / seconds,
         )
         files.write_json(info_path, info)
         log.info("run %s finished in %s", run["name"], format_duration(finished - started))
