@@ -8,7 +8,6 @@ import mimetypes
 from pathlib import Path
 
 import pandas as pd
-from PIL import Image
 
 from . import files, scores
 
@@ -67,14 +66,13 @@ def scores_by_checkpoint(metrics: pd.DataFrame) -> str:
     return table_html(header, rows, text_columns=set())
 
 
-def epochs_shown(gif: str | Path, last_epoch: int) -> str:
-    """Which epochs an animation has a frame of, by its frame count: render.max_frames or render.frame_schedule
-    may leave epochs out (never the last), and a caption that says every epoch would then be wrong."""
-    with Image.open(gif) as image:
-        frames = getattr(image, "n_frames", 1)
-    if frames >= last_epoch:
-        return f"each of the {last_epoch} epochs"
-    return f"{frames} of the {last_epoch} epochs, the last included"
+def epochs_shown(frame_epochs: list[int]) -> str:
+    """Which epochs an animation has a frame of: render.max_frames or render.frame_schedule may leave epochs out
+    (never the last), and a caption that says every epoch would then be wrong."""
+    last = frame_epochs[-1]
+    if len(frame_epochs) == last:
+        return f"each of the {last} epochs"
+    return f"{len(frame_epochs)} of the {last} epochs, the last included"
 
 
 def run_page(
@@ -84,12 +82,13 @@ def run_page(
     final_grid: str | Path,
     metrics_csv: str | Path,
     out_path: str | Path,
+    frame_epochs: list[int],
 ) -> None:
-    """animations: what a GIF shows -> its path (the sample grid; the VAE's latent manifold too); its caption adds
-    the epochs it has frames of."""
+    """animations: what a GIF shows -> its path (the sample grid; the VAE's latent manifold too), each with a frame
+    of the frame_epochs, which its caption names."""
     metrics = pd.read_csv(metrics_csv)
-    last_epoch = int(metrics["epoch"].max())  # every run's last epoch is a checkpoint, scored
-    figures = [figure(path, f"{shows} at {epochs_shown(path, last_epoch)}") for shows, path in animations.items()]
+    shown = epochs_shown(frame_epochs)
+    figures = [figure(path, f"{shows} at {shown}") for shows, path in animations.items()]
     figures.append(figure(final_grid, "samples of the fixed noise at the last epoch"))
     body = (
         f"<p>Preset <code>{html.escape(preset)}</code>. The same fixed noise is drawn at every epoch.</p>\n"

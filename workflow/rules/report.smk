@@ -87,6 +87,7 @@ rule run_page:
     params:
         **package_code("pages"),
         preset=lambda wildcards: RUNS[wildcards.run]["preset"],
+        frame_epochs=lambda wildcards: frame_epochs(wildcards.run),
     script:
         "../scripts/run_page.py"
 
