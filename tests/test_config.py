@@ -103,9 +103,10 @@ def test_the_conditional_and_the_critic_presets_take_cuda_graphs():
 
 def test_a_gan_run_may_take_another_loss_and_the_others_are_told_they_cannot():
     cfg = copy.deepcopy(GOOD)
-    cfg["runs"]["a"]["loss"] = "bce_sigmoid"
+    assert config.resolve_run(cfg, "a")["loss"] == "bce_sigmoid"  # pytorch-gan's own, as gan.py computes it
+    cfg["runs"]["a"]["loss"] = "bce"
     config.check_config(cfg)
-    assert config.resolve_run(cfg, "a")["loss"] == "bce_sigmoid"
+    assert config.resolve_run(cfg, "a")["loss"] == "bce"
     for preset in ("pytorch-wgan-gp", "dlwp1-gan", "dlwp-vae"):
         cfg["runs"]["a"]["preset"] = preset
         with pytest.raises(config.ConfigError, match=rf"runs\.a\.loss: preset '{preset}' takes its own loss"):
@@ -114,10 +115,13 @@ def test_a_gan_run_may_take_another_loss_and_the_others_are_told_they_cannot():
 
 def test_an_adam_run_may_take_torchs_default_adam_and_rmsprop_runs_are_told_they_cannot():
     cfg = copy.deepcopy(GOOD)
-    assert config.resolve_run(cfg, "a")["adam"] == "fused"  # every preset's own
-    cfg["runs"]["a"]["adam"] = "default"
+    assert config.resolve_run(cfg, "a")["adam"] == "default"  # pytorch-gan's own, as gan.py calls it
+    cfg["runs"]["a"]["adam"] = "fused"
     config.check_config(cfg)
-    assert config.resolve_run(cfg, "a")["adam"] == "default"
+    assert config.resolve_run(cfg, "a")["adam"] == "fused"
+    assert config.resolve_run({**cfg, "runs": {"b": {"dataset": "mnist-5k", "preset": "tf-dcgan"}}}, "b")["adam"] == (
+        "fused"  # the other Adam presets' own
+    )
     cfg["runs"]["a"]["preset"] = "dlwp1-gan"
     with pytest.raises(config.ConfigError, match=r"runs\.a\.adam: preset 'dlwp1-gan' trains with rmsprop, not Adam"):
         config.check_config(cfg)

@@ -60,22 +60,27 @@ def least_squares_discriminator_loss(
     return scale * ((real_scores - 1).square().mean() + fake_scores.square().mean())
 
 
+def probability_bce(probs: torch.Tensor, target: float) -> torch.Tensor:
+    """BCELoss of probabilities against one target, NaN where a probability is NaN: BCELoss itself refuses NaN ("all
+    elements of input should be between 0 and 1"; a device assert on a GPU), and a diverged discriminator should stop
+    the run with the loop's named error instead. Value and gradient are BCELoss's, bit for bit, for any other input."""
+    nan = probs.isnan()
+    loss = F.binary_cross_entropy(probs.masked_fill(nan, 0.5), torch.full_like(probs, target))
+    return torch.where(nan.any(), torch.full_like(loss, float("nan")), loss)
+
+
 def sigmoid_bce_generator_loss(fake_logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """-E log D(G(z)) as PyTorch-GAN's scripts take it: Sigmoid, then BCELoss. The value of the logits form, but
     BCELoss clamps its log at -100 and its gradient's denominator at 1e-12, so where the discriminator saturates
     (|logit| past about 27) the gradient vanishes, where the logits form keeps it."""
-    probs = torch.sigmoid(fake_logits)
-    return scale * F.binary_cross_entropy(probs, torch.ones_like(probs))
+    return scale * probability_bce(torch.sigmoid(fake_logits), 1.0)
 
 
 def sigmoid_bce_discriminator_loss(
     real_logits: torch.Tensor, fake_logits: torch.Tensor, scale: float = 1.0
 ) -> torch.Tensor:
     """BCE(real, 1) + BCE(fake, 0) through Sigmoid and BCELoss, times scale (see sigmoid_bce_generator_loss)."""
-    real, fake = torch.sigmoid(real_logits), torch.sigmoid(fake_logits)
-    return scale * (
-        F.binary_cross_entropy(real, torch.ones_like(real)) + F.binary_cross_entropy(fake, torch.zeros_like(fake))
-    )
+    return scale * (probability_bce(torch.sigmoid(real_logits), 1.0) + probability_bce(torch.sigmoid(fake_logits), 0.0))
 
 
 GAN_LOSSES = {

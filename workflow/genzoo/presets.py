@@ -158,7 +158,15 @@ PRESETS: dict[str, Preset] = {
             "pytorch-gan",
             "eriklindernoren/PyTorch-GAN implementations/gan/gan.py",
             architecture="mlp-gan",
-            notes=("BatchNorm1d(n, 0.8) sets eps=0.8, kept as in the reference",),
+            # gan.py's nn.Sigmoid + nn.BCELoss and torch.optim.Adam's own pick: its eager step, bit for bit. The
+            # logits loss (bce) differs where float32 sigmoid saturates, and with it no run in 9 played gan.py's game
+            # (docs/reproductions.md).
+            loss="bce_sigmoid",
+            adam="default",
+            notes=(
+                "BatchNorm1d(n, 0.8) sets eps=0.8, kept as in the reference",
+                "loss: Sigmoid then BCELoss, and torch's default Adam, as the reference computes them",
+            ),
         ),
         preset(
             KERAS,
