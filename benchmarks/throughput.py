@@ -4,8 +4,8 @@
         [--images 4000] [--batch-size N] [--variants fp32 bf16 fp32+compile] [--workers 0] [--repeats 2]
 
 Workflow loop: what the train rule runs (genzoo.training): the split already on the device as one tensor,
-batches gathered by index, fused Adam; a variant sets the run options `precision`, `compile` and
-(on CUDA) `cuda_graph`.
+batches gathered by index, the preset's Adam (fused, but torch's default for pytorch-gan, as its reference); a
+variant sets the run options `precision`, `compile`, (on CUDA) `cuda_graph`, and `adam`.
 Reference loop: the same networks, step functions and seed, fed the way eriklindernoren/PyTorch-GAN and
 pytorch/examples feed them: torchvision's MNIST dataset over IDX files, per-item PIL transforms
 (Resize, ToTensor, Normalize), a shuffling DataLoader, each batch copied to the device, and
@@ -126,13 +126,24 @@ def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
     return epoch
 
 
+ADAM_FLAGS = {"fused": "fused", "unfused": "default"}  # variant flag -> the run's `adam`
+
+
 def parse_variant(variant: str) -> tuple[dict, bool | None]:
     """'bf16+compile' -> run options {'precision': 'bf16', 'compile': True, ...}, and the channels_last
-    choice. On CUDA, '+nchw' turns channels_last off and '+graph' replays each step as a CUDA graph."""
+    choice. On CUDA, '+nchw' turns channels_last off and '+graph' replays each step as a CUDA graph; '+fused' and
+    '+unfused' set the run's `adam` to fused or to torch's default (otherwise the preset's own)."""
     precision, *flags = variant.split("+")
-    if precision not in ("fp32", "bf16") or set(flags) - {"compile", "nchw", "graph"}:
-        raise SystemExit(f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +graph")
+    if precision not in ("fp32", "bf16") or set(flags) - {"compile", "nchw", "graph", *ADAM_FLAGS}:
+        raise SystemExit(
+            f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +graph, +fused, +unfused"
+        )
     options = {"precision": precision, "compile": "compile" in flags, "cuda_graph": "graph" in flags}
+    adams = [ADAM_FLAGS[flag] for flag in flags if flag in ADAM_FLAGS]
+    if len(adams) > 1:
+        raise SystemExit(f"--variants: {variant!r} names two Adams; give +fused or +unfused")
+    if adams:
+        options["adam"] = adams[0]
     return options, (False if "nchw" in flags else None)
 
 

@@ -44,6 +44,10 @@ def test_variants_parse_into_run_options(throughput):
     assert throughput.parse_variant("fp32+nchw+graph")[1] is False
     with pytest.raises(SystemExit, match="'fp16' is not fp32|bf16"):
         throughput.parse_variant("fp16")
+    assert throughput.parse_variant("fp32+unfused")[0]["adam"] == "default"
+    assert throughput.parse_variant("bf16+graph+fused")[0]["adam"] == "fused"
+    with pytest.raises(SystemExit, match="names two Adams"):
+        throughput.parse_variant("fp32+fused+unfused")
 
 
 @pytest.mark.slow  # runs the benchmark script
