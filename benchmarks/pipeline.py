@@ -126,6 +126,10 @@ def run_pipeline(config: Path, cores: str, workdir: Path, extra: list[str] = ())
     copy_workflow(workdir, config.resolve())
     prepare_wall, prepare_jobs = run_snakemake(workdir, cores, [*extra, "--until", "real_scores"])
     prepared = benchmark_files(workdir)
+    # Printed now, so that a measurement cut off by a time limit still tells what the data and classifiers took.
+    by_rule = ", ".join(f"{rule} {seconds:.0f} s" for rule, seconds in rule_seconds(workdir, prepared).items())
+    print(f"data, classifiers {prepare_wall:7.1f} s, {prepare_jobs} jobs (first call): {by_rule}")
+    print(f"second call started at {time.strftime('%H:%M:%S')}", flush=True)
     wall, jobs = run_snakemake(workdir, cores, list(extra))
     infos = [json.loads(p.read_text()) for p in sorted(workdir.glob("results/runs/*/train_info.json"))]
     return {
@@ -173,7 +177,6 @@ def main() -> None:
     wall, training, sequential = result["wall"], result["training"], result["sequential"]
     print(f"config            {args.config}" + (f", {label}" if label else ""))
     print(f"cores             {args.cores} (machine: {os.cpu_count()})")
-    print(f"data, classifiers {result['prepare_wall']:7.1f} s, {result['prepare_jobs']} jobs (first call)")
     print(f"jobs              {result['jobs']} (from finished data to finished leaderboard)")
     print(f"wall time         {wall:7.1f} s ({wall / 60:.1f} min)")
     total = sum(sequential.values())

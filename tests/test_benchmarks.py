@@ -118,6 +118,7 @@ def test_pipeline_benchmark_times_the_data_apart_from_the_rest(repo, tmp_path):
     lines = {line.split("  ")[0]: line for line in output.splitlines()}
     assert "seeds [1, 2], 0.5 of each run's epochs" in lines["config"]
     assert " 4 jobs (first call)" in lines["data, classifiers"]  # download, normalize, classifier, floor
+    assert "train_classifier" in lines["data, classifiers"]  # printed before the second call, by rule
     by_rule = lines["jobs one by one"].split(": ", 1)[1]
     assert {part.split()[0] for part in by_rule.split(", ")} >= {"train", "evaluate", "render_frame", "gif"}
     assert "train_classifier" not in by_rule  # the first call's jobs stay out of the sum
