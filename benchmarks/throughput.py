@@ -1,7 +1,7 @@
 """Training throughput of each preset: the workflow's loop next to the loop of the reference projects.
 
     python benchmarks/throughput.py [--presets pytorch-gan,tf-dcgan] [--device cpu|cuda] [--threads 1]
-        [--images 4000] [--batch-size N] [--variants fp32 bf16 fp32+compile] [--workers 0] [--repeats 2]
+        [--images 4000] [--batch-size N] [--variants fp32 bf16 fp32+compile fp32+unfused] [--workers 0] [--repeats 2]
 
 Workflow loop: what the train rule runs (genzoo.training): the split already on the device as one tensor,
 batches gathered by index, the preset's Adam (fused, but torch's default for pytorch-gan, as its reference); a
@@ -139,11 +139,11 @@ def parse_variant(variant: str) -> tuple[dict, bool | None]:
             f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +graph, +fused, +unfused"
         )
     options = {"precision": precision, "compile": "compile" in flags, "cuda_graph": "graph" in flags}
-    adams = [ADAM_FLAGS[flag] for flag in flags if flag in ADAM_FLAGS]
+    adams = {ADAM_FLAGS[flag] for flag in flags if flag in ADAM_FLAGS}
     if len(adams) > 1:
         raise SystemExit(f"--variants: {variant!r} names two Adams; give +fused or +unfused")
     if adams:
-        options["adam"] = adams[0]
+        options["adam"] = adams.pop()
     return options, (False if "nchw" in flags else None)
 
 
@@ -166,6 +166,13 @@ def main() -> None:
     unknown = [name for name in presets if name not in PRESETS]
     if unknown:
         sys.exit(f"--presets: unknown {', '.join(unknown)}; known: {', '.join(PRESETS)}")
+    variants = {variant: parse_variant(variant) for variant in args.variants}
+    for preset in presets:  # a run the workflow would refuse (+fused on an RMSprop preset) fails here, not midway
+        for variant, (options, _) in variants.items():
+            try:
+                resolve(preset, **options)
+            except config.ConfigError as error:
+                sys.exit(f"--variants {variant} on {preset}: {error}")
     device = runtime.resolve_device(args.device)
     runtime.configure_torch(device, args.threads)
     images01, labels = data.load_split(args.train)
@@ -193,8 +200,7 @@ def main() -> None:
             for workers in args.workers:
                 epoch = reference_epoch(reference_run, dataset, device, workers)
                 record(preset, reference_run, f"reference, {workers} workers", epoch)
-            for variant in args.variants:
-                options, channels_last = parse_variant(variant)
+            for variant, (options, channels_last) in variants.items():
                 run = resolve(preset, **batch, **options)
                 run_labels = labels.to(device) if run["conditional"] else None
                 epoch = workflow_epoch(run, images, run_labels, device, channels_last)

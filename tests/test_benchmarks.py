@@ -50,6 +50,15 @@ def test_variants_parse_into_run_options(throughput):
         throughput.parse_variant("fp32+fused+unfused")
 
 
+def test_throughput_refuses_a_variant_a_preset_cannot_take_before_measuring_anything(repo, tmp_path):
+    split = tmp_path / "train.pt"
+    split.write_bytes(b"")  # never read: the refusal comes first
+    command = [sys.executable, "benchmarks/throughput.py", "--presets", "tf-dcgan,dlwp1-gan", "--train", str(split)]
+    result = subprocess.run([*command, "--variants", "fp32+fused"], cwd=repo, capture_output=True, text=True)
+    assert result.returncode != 0 and result.stdout == ""
+    assert "--variants fp32+fused on dlwp1-gan:" in result.stderr and "trains with rmsprop, not Adam" in result.stderr
+
+
 @pytest.mark.slow  # runs the benchmark script
 def test_throughput_benchmark_prints_both_loops(repo, mnist_5k_splits):
     command = [sys.executable, "benchmarks/throughput.py", "--presets", "pytorch-gan", "--images", "256"]

@@ -242,6 +242,20 @@ def pytorch_gan_reference_step(generator, discriminator, opt_g, opt_d, real, z):
     return g_loss.detach(), d_loss.detach()
 
 
+def test_a_nan_probability_gives_a_nan_bce_where_bceloss_would_refuse_it():
+    probs = torch.tensor([0.25, float("nan"), 0.75], requires_grad=True)
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(probs, torch.ones(3))
+    loss = losses.probability_bce(probs, 1.0)
+    assert torch.isnan(loss)
+    finite = torch.tensor([0.25, 1e-30, 0.75], requires_grad=True)
+    ours, theirs = losses.probability_bce(finite, 1.0), torch.nn.functional.binary_cross_entropy(finite, torch.ones(3))
+    assert torch.equal(ours, theirs)
+    (mine,) = torch.autograd.grad(ours, finite)
+    (reference,) = torch.autograd.grad(theirs, finite)
+    assert torch.equal(mine, reference)
+
+
 @pytest.mark.parametrize(("adam", "fused"), [("fused", True), ("default", None)])
 def test_a_runs_adam_setting_picks_the_implementation(adam, fused):
     run = resolved_run("pytorch-gan", adam=adam)

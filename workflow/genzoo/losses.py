@@ -71,8 +71,9 @@ def probability_bce(probs: torch.Tensor, target: float) -> torch.Tensor:
 
 def sigmoid_bce_generator_loss(fake_logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """-E log D(G(z)) as PyTorch-GAN's scripts take it: Sigmoid, then BCELoss. The value of the logits form, but
-    BCELoss clamps its log at -100 and its gradient's denominator at 1e-12, so where the discriminator saturates
-    (|logit| past about 27) the gradient vanishes, where the logits form keeps it."""
+    BCELoss clamps its log at -100 and its gradient's denominator at 1e-12, so where the discriminator saturates in
+    float32 (for a target of 1 below a logit of about -27, for a target of 0 above about +17) the gradient vanishes,
+    where the logits form keeps it."""
     return scale * probability_bce(torch.sigmoid(fake_logits), 1.0)
 
 
