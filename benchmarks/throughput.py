@@ -166,11 +166,13 @@ def main() -> None:
     unknown = [name for name in presets if name not in PRESETS]
     if unknown:
         sys.exit(f"--presets: unknown {', '.join(unknown)}; known: {', '.join(PRESETS)}")
+    batch = {"batch_size": args.batch_size} if args.batch_size else {}
     variants = {variant: parse_variant(variant) for variant in args.variants}
-    for preset in presets:  # a run the workflow would refuse (+fused on an RMSprop preset) fails here, not midway
+    runs = {}  # (preset, variant) -> the run measured; one the workflow refuses (+fused on RMSprop) fails here
+    for preset in presets:
         for variant, (options, _) in variants.items():
             try:
-                resolve(preset, **options)
+                runs[preset, variant] = resolve(preset, **batch, **options)
             except config.ConfigError as error:
                 sys.exit(f"--variants {variant} on {preset}: {error}")
     device = runtime.resolve_device(args.device)
@@ -192,7 +194,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="genzoo-throughput-") as root:
         for preset in presets:
-            batch = {"batch_size": args.batch_size} if args.batch_size else {}
             reference_run = resolve(preset, **batch)
             size = reference_run["image_size"]
             images = data.resized(data.from_unit_range(images01, reference_run["pixel_range"]), size).to(device)
@@ -200,8 +201,8 @@ def main() -> None:
             for workers in args.workers:
                 epoch = reference_epoch(reference_run, dataset, device, workers)
                 record(preset, reference_run, f"reference, {workers} workers", epoch)
-            for variant, (options, channels_last) in variants.items():
-                run = resolve(preset, **batch, **options)
+            for variant, (_, channels_last) in variants.items():
+                run = runs[preset, variant]
                 run_labels = labels.to(device) if run["conditional"] else None
                 epoch = workflow_epoch(run, images, run_labels, device, channels_last)
                 record(preset, run, f"workflow, {variant}", epoch)
