@@ -224,24 +224,6 @@ def test_the_sigmoid_bce_loss_is_pytorch_gans_own_and_loses_its_gradient_where_t
     assert torch.equal(discriminator_loss(real, logits.detach(), 1.0), expected)
 
 
-def pytorch_gan_reference_step(generator, discriminator, opt_g, opt_d, real, z):
-    """One iteration of PyTorch-GAN's implementations/gan/gan.py as published: its discriminator ends in Sigmoid,
-    its loss is BCELoss, G steps first on fresh fakes and D then on the same fakes, detached."""
-    bce, valid, fake = torch.nn.BCELoss(), torch.ones(len(real), 1), torch.zeros(len(real), 1)
-    opt_g.zero_grad()
-    gen_imgs = generator(z)
-    g_loss = bce(torch.sigmoid(discriminator(gen_imgs)), valid)
-    g_loss.backward()
-    opt_g.step()
-    opt_d.zero_grad()
-    real_loss = bce(torch.sigmoid(discriminator(real)), valid)
-    fake_loss = bce(torch.sigmoid(discriminator(gen_imgs.detach())), fake)
-    d_loss = (real_loss + fake_loss) / 2
-    d_loss.backward()
-    opt_d.step()
-    return g_loss.detach(), d_loss.detach()
-
-
 def test_a_nan_probability_gives_a_nan_bce_where_bceloss_would_refuse_it():
     probs = torch.tensor([0.25, float("nan"), 0.75], requires_grad=True)
     with pytest.raises(RuntimeError, match="between 0 and 1"):
@@ -271,14 +253,68 @@ def test_either_adam_counts_its_steps_on_the_device_when_a_cuda_graph_replays_th
     assert all(optimizer.defaults["capturable"] for optimizer in optimizers.values())
 
 
-def test_pytorch_gan_takes_the_references_steps_bit_for_bit(monkeypatch):
-    """From the same weights, on the same batches and noise, the preset's eager step (its `loss: bce_sigmoid` and
-    `adam: default`, torch's own pick) gives PyTorch-GAN's gan.py losses and weights exactly, step after step:
-    model, loss and update are the reference's."""
+def sigmoid_bce(outputs, target):
+    """The PyTorch references' discriminator output and loss: nn.Sigmoid as its last layer, then nn.BCELoss."""
+    return torch.nn.BCELoss()(torch.sigmoid(outputs), torch.full_like(outputs, target))
+
+
+def mse(outputs, target):
+    return torch.nn.MSELoss()(outputs, torch.full_like(outputs, target))
+
+
+def pytorch_gan_reference_step(generator, discriminator, opt_g, opt_d, real, z, criterion):
+    """One iteration of PyTorch-GAN's gan.py, dcgan.py and lsgan.py as published: G steps first on fresh fakes, D
+    then on the same fakes, detached, its loss the mean of the real and fake terms."""
+    opt_g.zero_grad()
+    gen_imgs = generator(z)
+    g_loss = criterion(discriminator(gen_imgs), 1.0)
+    g_loss.backward()
+    opt_g.step()
+    opt_d.zero_grad()
+    real_loss = criterion(discriminator(real), 1.0)
+    fake_loss = criterion(discriminator(gen_imgs.detach()), 0.0)
+    d_loss = 0.5 * (real_loss + fake_loss)
+    d_loss.backward()
+    opt_d.step()
+    return g_loss.detach(), d_loss.detach()
+
+
+def pytorch_examples_reference_step(generator, discriminator, opt_g, opt_d, real, z, criterion):
+    """One iteration of pytorch/examples' dcgan/main.py: D's real and fake terms backpropagated one after the other,
+    D steps, then G through the updated D on the same fakes."""
+    discriminator.zero_grad()
+    err_real = criterion(discriminator(real), 1.0)
+    err_real.backward()
+    fake = generator(z)
+    err_fake = criterion(discriminator(fake.detach()), 0.0)
+    err_fake.backward()
+    opt_d.step()
+    generator.zero_grad()
+    err_g = criterion(discriminator(fake), 1.0)
+    err_g.backward()
+    opt_g.step()
+    return err_g.detach(), (err_real + err_fake).detach()
+
+
+@pytest.mark.parametrize(
+    ("preset", "reference_step", "criterion", "steps_taken"),
+    [
+        ("pytorch-gan", pytorch_gan_reference_step, sigmoid_bce, 30),
+        ("pytorch-dcgan", pytorch_gan_reference_step, sigmoid_bce, 4),
+        ("pytorch-lsgan", pytorch_gan_reference_step, mse, 4),
+        ("examples-dcgan", pytorch_examples_reference_step, sigmoid_bce, 2),
+    ],
+)
+def test_the_pytorch_presets_take_their_references_steps_bit_for_bit(
+    preset, reference_step, criterion, steps_taken, monkeypatch
+):
+    """From the same weights, on the same batches, noise and dropout masks, the preset's eager step (its loss and
+    `adam: default`, torch's own pick) gives its reference script's losses and weights exactly, step after step:
+    loss, order of updates and optimizer are the reference's."""
     import copy
 
-    run = resolved_run("pytorch-gan")
-    assert (run["loss"], run["adam"]) == ("bce_sigmoid", "default")
+    run = resolved_run(preset)
+    assert run["adam"] == "default"
     torch.manual_seed(0)
     ours = training.build_nets(run, torch.device("cpu"))
     theirs = copy.deepcopy(ours)
@@ -287,14 +323,18 @@ def test_pytorch_gan_takes_the_references_steps_bit_for_bit(monkeypatch):
     opt_d = torch.optim.Adam(theirs["discriminator"].parameters(), lr=2e-4, betas=(0.5, 0.999))
     noise = []
     monkeypatch.setattr(steps.sampling, "sample_noise", lambda n, run, device, generator=None: noise.pop(0))
+    step = steps.step_function(run, torch.device("cpu"))
     batches = torch.Generator().manual_seed(1)
-    for _ in range(30):
-        real = torch.rand(64, 1, 28, 28, generator=batches) * 2 - 1
-        z = torch.randn(64, 100, generator=batches)
+    size = run["image_size"]
+    for _ in range(steps_taken):
+        real = torch.rand(run["batch_size"], 1, size, size, generator=batches) * 2 - 1
+        z = torch.randn(run["batch_size"], run["latent_dim"], generator=batches)
         noise.append(z)
-        step = steps.step_generator_first(ours, optimizers, real, run, torch.device("cpu"))
-        g_loss, d_loss = pytorch_gan_reference_step(theirs["generator"], theirs["discriminator"], opt_g, opt_d, real, z)
-        assert torch.equal(step["g_loss"], g_loss) and torch.equal(step["d_loss"], d_loss)
+        dropout = torch.get_rng_state()  # pytorch-dcgan's Dropout2d: the same masks for both
+        mine = step(ours, optimizers, real, run, torch.device("cpu"))
+        torch.set_rng_state(dropout)
+        g_loss, d_loss = reference_step(theirs["generator"], theirs["discriminator"], opt_g, opt_d, real, z, criterion)
+        assert torch.equal(mine["g_loss"], g_loss) and torch.equal(mine["d_loss"], d_loss)
     for role in ("generator", "discriminator"):
         for mine, reference in zip(ours[role].parameters(), theirs[role].parameters(), strict=True):
             assert torch.equal(mine, reference)

@@ -143,6 +143,7 @@ DLWP1 = {  # Deep Learning with Python, 1st edition (Keras 2.0.8): RMSprop with 
     "n_fixed": 16,
 }
 RESIZED_32 = "MNIST resized to 32 pixels; scores see the samples resized back to 28"
+REFERENCE_ARITHMETIC = "loss: Sigmoid then BCELoss, and torch's default Adam, as the reference computes them"
 
 
 def preset(family: dict, name: str, reference: str, **differences) -> Preset:
@@ -165,7 +166,7 @@ PRESETS: dict[str, Preset] = {
             adam="default",
             notes=(
                 "BatchNorm1d(n, 0.8) sets eps=0.8, kept as in the reference",
-                "loss: Sigmoid then BCELoss, and torch's default Adam, as the reference computes them",
+                REFERENCE_ARITHMETIC,
             ),
         ),
         preset(
@@ -244,15 +245,18 @@ PRESETS: dict[str, Preset] = {
             "pytorch-dcgan",
             "eriklindernoren/PyTorch-GAN implementations/dcgan/dcgan.py",
             image_size=32,
-            notes=(RESIZED_32,),
+            loss="bce_sigmoid",  # dcgan.py's nn.Sigmoid + nn.BCELoss, as pytorch-gan
+            adam="default",
+            notes=(RESIZED_32, REFERENCE_ARITHMETIC),
         ),
         preset(
             PYTORCH_GAN,
             "pytorch-lsgan",
             "eriklindernoren/PyTorch-GAN implementations/lsgan/lsgan.py",
             loss="least_squares",  # MSE to 1 / 0; D loss halved like the others
+            adam="default",
             image_size=32,
-            notes=(RESIZED_32,),
+            notes=(RESIZED_32, "torch's default Adam, as the reference calls it"),
         ),
         preset(
             PYTORCH_GAN,
@@ -271,7 +275,9 @@ PRESETS: dict[str, Preset] = {
             epochs=25,
             update_order="d_then_g_same_fake",
             image_size=64,
-            notes=("MNIST resized to 64 pixels; scores see the samples resized back to 28",),
+            loss="bce_sigmoid",  # main.py's nn.Sigmoid + nn.BCELoss
+            adam="default",
+            notes=("MNIST resized to 64 pixels; scores see the samples resized back to 28", REFERENCE_ARITHMETIC),
         ),
         preset(
             PYTORCH_GAN,
