@@ -4,8 +4,8 @@
         [--images 4000] [--batch-size N] [--variants fp32 bf16 fp32+compile fp32+unfused] [--workers 0] [--repeats 2]
 
 Workflow loop: what the train rule runs (genzoo.training): the split already on the device as one tensor,
-batches gathered by index, the preset's Adam (fused, but torch's default where a PyTorch reference calls it:
-pytorch-gan, pytorch-dcgan, pytorch-lsgan, examples-dcgan); a variant sets the run options `precision`, `compile`,
+batches gathered by index, the preset's Adam (fused, but torch's default for pytorch-gan, pytorch-dcgan, pytorch-lsgan
+and examples-dcgan, whose references' arithmetic they take); a variant sets the run options `precision`, `compile`,
 (on CUDA) `cuda_graph`, and `adam`.
 Reference loop: the same networks, step functions and seed, fed the way eriklindernoren/PyTorch-GAN and
 pytorch/examples feed them: torchvision's MNIST dataset over IDX files, per-item PIL transforms

@@ -297,16 +297,16 @@ def pytorch_examples_reference_step(generator, discriminator, opt_g, opt_d, real
 
 
 @pytest.mark.parametrize(
-    ("preset", "reference_step", "criterion", "steps_taken"),
+    ("preset", "loss", "reference_step", "criterion", "steps_taken"),
     [
-        ("pytorch-gan", pytorch_gan_reference_step, sigmoid_bce, 30),
-        ("pytorch-dcgan", pytorch_gan_reference_step, sigmoid_bce, 4),
-        ("pytorch-lsgan", pytorch_gan_reference_step, mse, 4),
-        ("examples-dcgan", pytorch_examples_reference_step, sigmoid_bce, 2),
+        ("pytorch-gan", "bce_sigmoid", pytorch_gan_reference_step, sigmoid_bce, 30),
+        ("pytorch-dcgan", "bce_sigmoid", pytorch_gan_reference_step, sigmoid_bce, 4),
+        ("pytorch-lsgan", "least_squares", pytorch_gan_reference_step, mse, 4),
+        ("examples-dcgan", "bce_sigmoid", pytorch_examples_reference_step, sigmoid_bce, 2),
     ],
 )
 def test_the_pytorch_presets_take_their_references_steps_bit_for_bit(
-    preset, reference_step, criterion, steps_taken, monkeypatch
+    preset, loss, reference_step, criterion, steps_taken, monkeypatch
 ):
     """From the same weights, on the same batches, noise and dropout masks, the preset's eager step (its loss and
     `adam: default`, torch's own pick) gives its reference script's losses and weights exactly, step after step:
@@ -314,7 +314,7 @@ def test_the_pytorch_presets_take_their_references_steps_bit_for_bit(
     import copy
 
     run = resolved_run(preset)
-    assert run["adam"] == "default"
+    assert (run["loss"], run["adam"]) == (loss, "default")
     torch.manual_seed(0)
     ours = training.build_nets(run, torch.device("cpu"))
     theirs = copy.deepcopy(ours)
@@ -331,10 +331,10 @@ def test_the_pytorch_presets_take_their_references_steps_bit_for_bit(
         z = torch.randn(run["batch_size"], run["latent_dim"], generator=batches)
         noise.append(z)
         dropout = torch.get_rng_state()  # pytorch-dcgan's Dropout2d: the same masks for both
-        mine = step(ours, optimizers, real, run, torch.device("cpu"))
+        taken = step(ours, optimizers, real, run, torch.device("cpu"))
         torch.set_rng_state(dropout)
         g_loss, d_loss = reference_step(theirs["generator"], theirs["discriminator"], opt_g, opt_d, real, z, criterion)
-        assert torch.equal(mine["g_loss"], g_loss) and torch.equal(mine["d_loss"], d_loss)
+        assert torch.equal(taken["g_loss"], g_loss) and torch.equal(taken["d_loss"], d_loss)
     for role in ("generator", "discriminator"):
         for mine, reference in zip(ours[role].parameters(), theirs[role].parameters(), strict=True):
             assert torch.equal(mine, reference)
