@@ -39,9 +39,9 @@ def snakemake(
     )
 
 
-def planned_jobs(workdir: Path, config: str = "config/tiny.yaml") -> dict[str, list[str]]:
+def planned_jobs(workdir: Path, config: str = "config/tiny.yaml", args: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Rule name -> wildcards of each job a dry run plans (an empty dict when nothing is to be done)."""
-    result = snakemake(workdir, "--dry-run", config=config)
+    result = snakemake(workdir, "--dry-run", *args, config=config)
     assert result.returncode == 0, result.stderr
     jobs: dict[str, list[str]] = {}
     rule = None
@@ -380,7 +380,8 @@ def describe(jobs: dict[str, list[str]]) -> str:
 
 @contextlib.contextmanager
 def edited(path: Path, addition: str = "\n# edited\n"):
-    """A real edit of a file, newer than every output, undone afterwards (content and times)."""
+    """A real edit of a file (with no addition, a touch), newer than every output, undone afterwards (content and
+    times)."""
     before, times = path.read_text(), path.stat()
     path.write_text(before + addition)
     later = time.time() + 2
@@ -427,6 +428,21 @@ def readme_rerun_row(edit: str, jobs: dict[str, list[str]]) -> str:
 def test_the_readme_rerun_table_is_what_a_config_edit_plans(finished, repo, edit):
     config = write_config(finished, "edited.yaml", CONFIG_EDITS[edit])
     assert readme_rerun_row(edit, planned_jobs(finished, config)) in (repo / "README.md").read_text()
+
+
+def test_scripts_newer_than_the_results_rerun_everything_unless_the_script_trigger_is_left_out(finished):
+    """A fresh clone gives every script a new modification time, and Snakemake judges a rule's own script by that
+    time: a finished workflow plans every job again. The README's remedy, the rerun triggers without `code`, plans
+    nothing, since the package code and the settings are tracked by content."""
+    content_only = ("--rerun-triggers", "mtime", "params", "input", "software-env")
+    with contextlib.ExitStack() as touched:
+        for script in (finished / "workflow" / "scripts").glob("*.py"):
+            touched.enter_context(edited(script, addition=""))
+        everything, by_content = planned_jobs(finished), planned_jobs(finished, args=content_only)
+    assert {"download", "train_classifier"} <= set(everything)
+    assert {re.search(r"run=([\w.-]+)", w).group(1) for w in everything["train"]} == set(EPOCHS)
+    assert by_content == {}
+    assert planned_jobs(finished) == {}  # the times undone
 
 
 @pytest.mark.parametrize("edit", CODE_EDITS)
