@@ -408,15 +408,16 @@ CONFIG_EDITS = {
     ),
     "`datasets.mnist-5k.train_subset` (the dataset)": lambda c: c["datasets"]["mnist-5k"].update(train_subset=256),
 }
-CODE_EDITS = {
-    "`sources.py` (how files are fetched and checked)": ("sources.py", "\n# edited\n"),
-    "`models/mlp_gan.py` (one model file)": ("models/mlp_gan.py", "\n# edited\n"),
-    "`models/keras_layers.py` (shared by two models)": ("models/keras_layers.py", "\n# edited\n"),
-    "`training.py` (the training loop)": ("training.py", "\n# edited\n"),
-    "`evaluation.py`": ("evaluation.py", "\n# edited\n"),
-    "`rendering.py`": ("rendering.py", "\n# edited\n"),
-    "`presets.py`: a preset added": ("presets.py", preset_line("my-gan", "pytorch-gan", name="my-gan")),
-    "`presets.py`: `tf-dcgan`'s `lr_g` changed": ("presets.py", preset_line("tf-dcgan", "tf-dcgan", lr_g=3e-4)),
+CODE_EDITS = {  # paths under workflow/
+    "`sources.py` (how files are fetched and checked)": ("genzoo/sources.py", "\n# edited\n"),
+    "`models/mlp_gan.py` (one model file)": ("genzoo/models/mlp_gan.py", "\n# edited\n"),
+    "`models/keras_layers.py` (shared by two models)": ("genzoo/models/keras_layers.py", "\n# edited\n"),
+    "`training.py` (the training loop)": ("genzoo/training.py", "\n# edited\n"),
+    "`evaluation.py`": ("genzoo/evaluation.py", "\n# edited\n"),
+    "`rendering.py`": ("genzoo/rendering.py", "\n# edited\n"),
+    "`presets.py`: a preset added": ("genzoo/presets.py", preset_line("my-gan", "pytorch-gan", name="my-gan")),
+    "`presets.py`: `tf-dcgan`'s `lr_g` changed": ("genzoo/presets.py", preset_line("tf-dcgan", "tf-dcgan", lr_g=3e-4)),
+    "`workflow/scripts/plot_losses.py` (one rule's own script)": ("scripts/plot_losses.py", "\n# edited\n"),
 }
 
 
@@ -430,25 +431,37 @@ def test_the_readme_rerun_table_is_what_a_config_edit_plans(finished, repo, edit
     assert readme_rerun_row(edit, planned_jobs(finished, config)) in (repo / "README.md").read_text()
 
 
-def test_scripts_newer_than_the_results_rerun_everything_unless_the_script_trigger_is_left_out(finished):
-    """A fresh clone gives every script a new modification time, and Snakemake judges a rule's own script by that
-    time: a finished workflow plans every job again. The README's remedy, the rerun triggers without `code`, plans
-    nothing, since the package code and the settings are tracked by content."""
-    content_only = ("--rerun-triggers", "mtime", "params", "input", "software-env")
+def test_scripts_newer_than_the_results_rerun_nothing_as_the_profile_tracks_code_by_content(finished):
+    """A fresh clone gives every script a new modification time. Snakemake's `code` trigger judges a rule's own script
+    by that time and would plan every job again; the default profile leaves it out, as each rule's params hold its
+    script's content hash, so a finished workflow plans nothing."""
+    with_code_trigger = ("--rerun-triggers", "mtime", "params", "input", "software-env", "code")
     with contextlib.ExitStack() as touched:
         for script in (finished / "workflow" / "scripts").glob("*.py"):
             touched.enter_context(edited(script, addition=""))
-        everything, by_content = planned_jobs(finished), planned_jobs(finished, args=content_only)
-    assert {"download", "train_classifier"} <= set(everything)
-    assert {re.search(r"run=([\w.-]+)", w).group(1) for w in everything["train"]} == set(EPOCHS)
+        by_content, by_time = planned_jobs(finished), planned_jobs(finished, args=with_code_trigger)
     assert by_content == {}
-    assert planned_jobs(finished) == {}  # the times undone
+    assert {"download", "train_classifier"} <= set(by_time)
+    assert {re.search(r"run=([\w.-]+)", w).group(1) for w in by_time["train"]} == set(EPOCHS)
+
+
+def test_every_rule_fingerprints_the_script_it_runs(repo):
+    """A rule's params name its script by hand beside its `script:` directive: the two must agree, or editing the
+    script would rerun another rule. download alone is left out, as fetching under pinned checksums reruns nothing."""
+    checked = set()
+    for smk in (repo / "workflow" / "rules").glob("*.smk"):
+        for rule, body in re.findall(r"(?ms)^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text()):
+            script = re.search(r'script:\s*"\.\./scripts/(\w+\.py)"', body).group(1)
+            named = re.findall(r'\*\*(?:package_code|run_code)\("(\w+\.py)"', body)
+            assert named == ([] if rule == "download" else [script]), f"rule {rule} runs {script}, fingerprints {named}"
+            checked.add(script)
+    assert checked == {path.name for path in (repo / "workflow" / "scripts").glob("*.py")} - {"script_setup.py"}
 
 
 @pytest.mark.parametrize("edit", CODE_EDITS)
 def test_the_readme_rerun_table_is_what_a_code_edit_plans(finished, repo, edit):
     path, addition = CODE_EDITS[edit]
-    with edited(finished / "workflow" / "genzoo" / path, addition):
+    with edited(finished / "workflow" / path, addition):
         jobs = planned_jobs(finished)
     assert readme_rerun_row(edit, jobs) in (repo / "README.md").read_text()
     assert planned_jobs(finished) == {}  # undone

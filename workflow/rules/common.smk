@@ -25,7 +25,7 @@ except genzoo_config.ConfigError as error:
 # cuda_graph: auto gives graphs to device: auto runs when this machine, which runs local jobs, has a GPU.
 RUNS = genzoo_config.resolve_runs(config, gpu_here=bool(gpus.visible_gpus()))
 RUN_GROUPS = genzoo_config.run_groups(config)
-SCRIPT_SETUP = str(Path(workflow.current_basedir).parent / "scripts" / "script_setup.py")
+SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
 
 
 wildcard_constraints:
@@ -36,16 +36,20 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def package_code(*modules):
-    """The package files a rule's script imports, directly or not, as params: one per file, valued by the file's
-    content hash. Editing one reruns the rule (Snakemake's params trigger, on by default), and the rerun's reason
-    names the file ("before: 'genzoo/training.py=3fa2c1d0e4b5' now: ..."), while the job lists its data alone."""
-    return fingerprint_params([SCRIPT_SETUP, *module_closure(*modules)])
+def package_code(script, *modules):
+    """The code a rule's job runs, as params: its own script (e.g. 'train.py'), the scripts' common setup, and the
+    package files of the modules its work lies in, with everything they import, read from their `import` statements.
+    One param per file, valued by the file's content hash: editing one reruns the rule (Snakemake's params trigger),
+    the rerun's reason names the file ("before: 'genzoo/training.py=3fa2c1d0e4b5' now: ..."), and the job lists its
+    data alone. By content, not by time: the profiles leave out Snakemake's `code` trigger, which judges a script by
+    its modification time, so a fresh clone pointed at earlier results would rerun everything."""
+    own = [SCRIPTS_DIR / script, SCRIPTS_DIR / "script_setup.py"]
+    return fingerprint_params([str(path) for path in own] + module_closure(*modules))
 
 
-def run_code(*modules):
-    """package_code of the modules, plus one param for the run's own architecture (its module and what that
-    imports beyond the rest): a job that builds a run's networks depends on that one model file, so editing
+def run_code(script, *modules):
+    """package_code of the script and modules, plus one param for the run's own architecture (its module and what
+    that imports beyond the rest): a job that builds a run's networks depends on that one model file, so editing
     another model, or adding one, reruns nothing of this run."""
     shared = set(module_closure(*modules))
 
@@ -53,7 +57,7 @@ def run_code(*modules):
         own = module_closure(models.module_of(RUNS[wildcards.run]["architecture"]))
         return " ".join(fingerprint(path) for path in own if path not in shared)
 
-    return package_code(*modules) | {"code__architecture": architecture_code}
+    return package_code(script, *modules) | {"code__architecture": architecture_code}
 
 
 def setting_params(name, settings_of, keys):

@@ -29,7 +29,7 @@ rule normalize:
     resources:
         mem_mb=2000,
     params:
-        **package_code("data"),
+        **package_code("normalize.py", "data"),
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
         test_size=lambda wildcards: config["datasets"][wildcards.dataset]["test_size"],
         split_seed=lambda wildcards: config["datasets"][wildcards.dataset]["split_seed"],

@@ -16,7 +16,7 @@ rule train_classifier:
         mem_mb=2000,
         runtime=60,
     params:
-        **package_code("classifier"),
+        **package_code("train_classifier.py", "classifier"),
         **section_settings("classifier"),
         min_accuracy=lambda wildcards: config["datasets"][wildcards.dataset]["min_classifier_accuracy"],
     script:
@@ -42,7 +42,7 @@ rule real_scores:
         mem_mb=scoring_mem_mb(),
         runtime=15,
     params:
-        **package_code("real_scores"),
+        **package_code("real_scores.py", "real_scores"),
         **section_settings("evaluation"),
     script:
         "../scripts/real_scores.py"
@@ -68,7 +68,7 @@ rule evaluate:
         mem_mb=scoring_mem_mb(),
         runtime=60,
     params:
-        **run_code("evaluation"),
+        **run_code("evaluate.py", "evaluation"),
         **setting_params("generator", lambda wildcards: RUNS[wildcards.run], GENERATOR_KEYS),
         **section_settings("evaluation"),
     script:

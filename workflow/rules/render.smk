@@ -10,7 +10,7 @@ rule render_frame:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("rendering"),
+        **package_code("render_frame.py", "rendering"),
         preset=lambda wildcards: RUNS[wildcards.run]["preset"],
         scale=config["render"]["scale"],
         frame_range=config["render"]["frame_range"],
@@ -35,7 +35,7 @@ rule render_manifold:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("rendering"),
+        **package_code("render_manifold.py", "rendering"),
         epoch=lambda wildcards: RUNS[wildcards.run]["epochs"],
         scale=config["render"]["scale"],
     script:
@@ -52,7 +52,7 @@ rule manifold_gif:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("rendering"),
+        **package_code("manifold_gif.py", "rendering"),
         epochs=lambda wildcards: frame_epochs(wildcards.run),
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
@@ -72,7 +72,7 @@ rule gif:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("rendering"),
+        **package_code("gif.py", "rendering"),
         frame_ms=config["render"]["frame_ms"],
         last_frame_ms=config["render"]["last_frame_ms"],
     script:
@@ -91,7 +91,7 @@ rule sample:
         "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     params:
-        **package_code("samples"),
+        **package_code("sample.py", "samples"),
         scale=config["render"]["scale"],
     script:
         "../scripts/sample.py"
@@ -109,7 +109,7 @@ rule interpolate:
         "../../envs/torch.yaml"
     threads: config["training"]["threads"]
     params:
-        **package_code("samples"),
+        **package_code("interpolate.py", "samples"),
         frame_ms=config["render"]["frame_ms"],
         scale=config["render"]["scale"],
     script:

@@ -15,7 +15,7 @@ rule plot_losses:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("plots"),
+        **package_code("plot_losses.py", "plots"),
     script:
         "../scripts/plot_losses.py"
 
@@ -59,7 +59,7 @@ rule summary:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("summary"),
+        **package_code("summary.py", "summary"),
         # Sorted: Snakemake compares params with their order, and the order of runs in a config file is not a change.
         entries=dict(sorted(RUN_GROUPS.items())),
     script:
@@ -85,7 +85,7 @@ rule run_page:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("pages"),
+        **package_code("run_page.py", "pages"),
         preset=lambda wildcards: RUNS[wildcards.run]["preset"],
         frame_epochs=lambda wildcards: frame_epochs(wildcards.run),
     script:
@@ -108,6 +108,6 @@ rule leaderboard_page:
     conda:
         "../../envs/plot.yaml"
     params:
-        **package_code("pages"),
+        **package_code("leaderboard_page.py", "pages"),
     script:
         "../scripts/leaderboard_page.py"

@@ -20,7 +20,7 @@ rule train:
         runtime=720,
         gpu=gpus_for_run,
     params:
-        **run_code("training"),
+        **run_code("train.py", "training"),
         **setting_params("run", lambda wildcards: RUNS[wildcards.run], genzoo_config.RUN_KEYS),
         # Not an output: Snakemake would delete it before a rerun, and with it the state to resume from.
         resume_dir=lambda wildcards: f"results/runs/{wildcards.run}/resume",
