@@ -418,7 +418,7 @@ CODE_EDITS = {  # paths under workflow/
     "`presets.py`: a preset added": ("genzoo/presets.py", preset_line("my-gan", "pytorch-gan", name="my-gan")),
     "`presets.py`: `tf-dcgan`'s `lr_g` changed": ("genzoo/presets.py", preset_line("tf-dcgan", "tf-dcgan", lr_g=3e-4)),
     "`workflow/scripts/plot_losses.py` (one rule's own script)": ("scripts/plot_losses.py", "\n# edited\n"),
-    "`workflow/scripts/evaluate.py` (a rule's own script, with rules after it)": ("scripts/evaluate.py", "\n# edited\n"),
+    "`workflow/scripts/evaluate.py` (a script with rules after it)": ("scripts/evaluate.py", "\n# edited\n"),
 }
 
 
