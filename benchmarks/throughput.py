@@ -1,7 +1,8 @@
 """Training throughput of each preset: the workflow's loop next to the loop of the reference projects.
 
     python benchmarks/throughput.py [--presets pytorch-gan,tf-dcgan] [--device cpu|cuda] [--threads 1]
-        [--images 4000] [--batch-size N] [--variants fp32 bf16 fp32+compile fp32+unfused] [--workers 0] [--repeats 2]
+        [--images 4000] [--batch-size N] [--variants fp32 bf16 fp32+compile fp32+unfused fp32+graph+autotune]
+        [--workers 0] [--repeats 2]
 
 Workflow loop: what the train rule runs (genzoo.training): the split already on the device as one tensor,
 batches gathered by index, the preset's Adam (fused, but torch's default for pytorch-gan, pytorch-dcgan, pytorch-lsgan
@@ -130,14 +131,17 @@ def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
 ADAM_FLAGS = {"fused": "fused", "unfused": "default"}  # variant flag -> the run's `adam`
 
 
-def parse_variant(variant: str) -> tuple[dict, bool | None]:
-    """'bf16+compile' -> run options {'precision': 'bf16', 'compile': True, ...}, and the channels_last
-    choice. On CUDA, '+nchw' turns channels_last off and '+graph' replays each step as a CUDA graph; '+fused' and
-    '+unfused' set the run's `adam` to fused or to torch's default (otherwise the preset's own)."""
+def parse_variant(variant: str) -> tuple[dict, bool | None, bool]:
+    """'bf16+compile' -> run options {'precision': 'bf16', 'compile': True, ...}, the channels_last choice and
+    whether cuDNN autotunes. On CUDA, '+nchw' turns channels_last off, '+graph' replays each step as a CUDA graph and
+    '+autotune' sets torch.backends.cudnn.benchmark (cuDNN times its convolution algorithms for each shape once and
+    keeps the fastest; the workflow leaves it off); '+fused' and '+unfused' set the run's `adam` to fused or to
+    torch's default (otherwise the preset's own)."""
     precision, *flags = variant.split("+")
-    if precision not in ("fp32", "bf16") or set(flags) - {"compile", "nchw", "graph", *ADAM_FLAGS}:
+    if precision not in ("fp32", "bf16") or set(flags) - {"compile", "nchw", "graph", "autotune", *ADAM_FLAGS}:
         raise SystemExit(
-            f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +graph, +fused, +unfused"
+            f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +graph, +autotune, "
+            "+fused, +unfused"
         )
     options = {"precision": precision, "compile": "compile" in flags, "cuda_graph": "graph" in flags}
     adams = {ADAM_FLAGS[flag] for flag in flags if flag in ADAM_FLAGS}
@@ -145,7 +149,7 @@ def parse_variant(variant: str) -> tuple[dict, bool | None]:
         raise SystemExit(f"--variants: {variant!r} names two Adams; give +fused or +unfused")
     if adams:
         options["adam"] = adams.pop()
-    return options, (False if "nchw" in flags else None)
+    return options, (False if "nchw" in flags else None), "autotune" in flags
 
 
 def main() -> None:
@@ -171,7 +175,7 @@ def main() -> None:
     variants = {variant: parse_variant(variant) for variant in args.variants}
     runs = {}  # (preset, variant) -> the run measured; one the workflow refuses (+fused on RMSprop) fails here
     for preset in presets:
-        for variant, (options, _) in variants.items():
+        for variant, (options, _, _) in variants.items():
             try:
                 runs[preset, variant] = resolve(preset, **batch, **options)
             except config.ConfigError as error:
@@ -202,11 +206,13 @@ def main() -> None:
             for workers in args.workers:
                 epoch = reference_epoch(reference_run, dataset, device, workers)
                 record(preset, reference_run, f"reference, {workers} workers", epoch)
-            for variant, (_, channels_last) in variants.items():
+            for variant, (_, channels_last, autotune) in variants.items():
                 run = runs[preset, variant]
                 run_labels = labels.to(device) if run["conditional"] else None
+                torch.backends.cudnn.benchmark = autotune  # read at each convolution, so it holds for this loop alone
                 epoch = workflow_epoch(run, images, run_labels, device, channels_last)
                 record(preset, run, f"workflow, {variant}", epoch)
+            torch.backends.cudnn.benchmark = False
 
     n = images01.shape[0]
     print(f"\n| preset | batch | loop | images/s | s/epoch ({n} images) | × reference ({args.workers[0]} workers) |")

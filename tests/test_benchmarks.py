@@ -40,8 +40,14 @@ def test_variants_parse_into_run_options(throughput):
     assert throughput.parse_variant("bf16+compile") == (
         {"precision": "bf16", "compile": True, "cuda_graph": False},
         None,
+        False,
     )
     assert throughput.parse_variant("fp32+nchw+graph")[1] is False
+    assert throughput.parse_variant("fp32+graph+autotune") == (
+        {"precision": "fp32", "compile": False, "cuda_graph": True},
+        None,
+        True,
+    )
     with pytest.raises(SystemExit, match="'fp16' is not fp32|bf16"):
         throughput.parse_variant("fp16")
     assert throughput.parse_variant("fp32+unfused")[0]["adam"] == "default"
