@@ -38,7 +38,8 @@ def worker(args) -> None:
 
     device = runtime.resolve_device(args.device)
     runtime.configure_torch(device, 1)
-    options, channels_last = parse_variant(args.variant)
+    options, channels_last, autotune = parse_variant(args.variant)
+    torch.backends.cudnn.benchmark = autotune
     run = resolve(args.preset, device=args.device, **options)
     images, labels = tiled(*data.load_split(args.train), args.images)
     images = data.resized(data.from_unit_range(images, run["pixel_range"]), run["image_size"]).to(device)
