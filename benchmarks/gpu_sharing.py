@@ -38,12 +38,14 @@ def worker(args) -> None:
 
     device = runtime.resolve_device(args.device)
     runtime.configure_torch(device, 1)
-    options, channels_last, autotune = parse_variant(args.variant)
-    torch.backends.cudnn.benchmark = autotune
-    run = resolve(args.preset, device=args.device, **options)
+    variant = parse_variant(args.variant)
+    torch.backends.cudnn.benchmark = variant.autotune
+    run = resolve(args.preset, device=args.device, **variant.options)
     images, labels = tiled(*data.load_split(args.train), args.images)
     images = data.resized(data.from_unit_range(images, run["pixel_range"]), run["image_size"]).to(device)
-    epoch = workflow_epoch(run, images, labels.to(device) if run["conditional"] else None, device, channels_last)
+    epoch = workflow_epoch(
+        run, images, labels.to(device) if run["conditional"] else None, device, variant.channels_last
+    )
     epoch(WARMUP_STEPS)
     sync(device)
     Path(args.ready).touch()

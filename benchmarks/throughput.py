@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -131,7 +132,13 @@ def reference_epoch(run: dict, dataset, device: torch.device, workers: int):
 ADAM_FLAGS = {"fused": "fused", "unfused": "default"}  # variant flag -> the run's `adam`
 
 
-def parse_variant(variant: str) -> tuple[dict, bool | None, bool]:
+class Variant(NamedTuple):
+    options: dict  # run options: precision, compile, cuda_graph, and adam where the variant names one
+    channels_last: bool | None  # None: the workflow's own choice (on CUDA)
+    autotune: bool  # torch.backends.cudnn.benchmark while the loop trains
+
+
+def parse_variant(variant: str) -> Variant:
     """'bf16+compile' -> run options {'precision': 'bf16', 'compile': True, ...}, the channels_last choice and
     whether cuDNN autotunes. On CUDA, '+nchw' turns channels_last off, '+graph' replays each step as a CUDA graph and
     '+autotune' sets torch.backends.cudnn.benchmark (cuDNN times its convolution algorithms for each shape once and
@@ -149,7 +156,7 @@ def parse_variant(variant: str) -> tuple[dict, bool | None, bool]:
         raise SystemExit(f"--variants: {variant!r} names two Adams; give +fused or +unfused")
     if adams:
         options["adam"] = adams.pop()
-    return options, (False if "nchw" in flags else None), "autotune" in flags
+    return Variant(options, False if "nchw" in flags else None, "autotune" in flags)
 
 
 def main() -> None:
@@ -175,9 +182,9 @@ def main() -> None:
     variants = {variant: parse_variant(variant) for variant in args.variants}
     runs = {}  # (preset, variant) -> the run measured; one the workflow refuses (+fused on RMSprop) fails here
     for preset in presets:
-        for variant, (options, _, _) in variants.items():
+        for variant, parsed in variants.items():
             try:
-                runs[preset, variant] = resolve(preset, **batch, **options)
+                runs[preset, variant] = resolve(preset, **batch, **parsed.options)
             except config.ConfigError as error:
                 sys.exit(f"--variants {variant} on {preset}: {error}")
     device = runtime.resolve_device(args.device)
@@ -206,11 +213,11 @@ def main() -> None:
             for workers in args.workers:
                 epoch = reference_epoch(reference_run, dataset, device, workers)
                 record(preset, reference_run, f"reference, {workers} workers", epoch)
-            for variant, (_, channels_last, autotune) in variants.items():
+            for variant, parsed in variants.items():
                 run = runs[preset, variant]
                 run_labels = labels.to(device) if run["conditional"] else None
-                torch.backends.cudnn.benchmark = autotune  # read at each convolution, so it holds for this loop alone
-                epoch = workflow_epoch(run, images, run_labels, device, channels_last)
+                torch.backends.cudnn.benchmark = parsed.autotune  # read at each convolution: for this loop alone
+                epoch = workflow_epoch(run, images, run_labels, device, parsed.channels_last)
                 record(preset, run, f"workflow, {variant}", epoch)
             torch.backends.cudnn.benchmark = False
 
