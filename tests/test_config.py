@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from genzoo import codedeps, config, models, presets
+from genzoo import codedeps, config, files, models, presets
 
 GOOD = {
     "datasets": {"mnist-5k": {"source": "mnist-5k"}},
@@ -50,6 +50,8 @@ def test_default_config_is_valid(repo):
         (lambda c: c.update(evaluation={"seed": 2**64}), "18446744073709551616 is greater than the maximum"),
         (lambda c: c.update(classifier={"seed": 2**32}), "4294967296 is greater than the maximum of 4294967295"),
         (lambda c: c["datasets"]["mnist-5k"].update(split_seed=2**32), "4294967296 is greater than the maximum"),
+        (lambda c: c["datasets"]["mnist-5k"].update(classifier={"file": "c.pt", "sha256": "2F1"}), "'2F1' does not"),
+        (lambda c: c["datasets"]["mnist-5k"].update(classifier={"file": "c.pt"}), "'sha256' is a required property"),
     ],
 )
 def test_schema_rejects_bad_values_naming_them(repo, change, fragment):
@@ -68,6 +70,25 @@ def test_a_kid_subset_larger_than_the_sample_is_refused_before_any_job():
         config.check_config(cfg)
     cfg["evaluation"]["kid_subset_size"] = 200
     config.check_config(cfg)
+
+
+def test_a_pinned_classifier_is_found_under_the_working_directory_then_the_workflows_folder(tmp_path, monkeypatch):
+    cfg = copy.deepcopy(GOOD)
+    cfg["datasets"]["mnist-5k"]["classifier"] = {"file": "config/classifiers/mnist.pt", "sha256": "0" * 64}
+    monkeypatch.chdir(tmp_path)
+    assert config.pinned_classifier(cfg, "mnist-5k") == config.WORKFLOW_ROOT / "config/classifiers/mnist.pt"
+    (tmp_path / "config/classifiers").mkdir(parents=True)
+    (tmp_path / "config/classifiers/mnist.pt").write_bytes(b"mine")
+    assert config.pinned_classifier(cfg, "mnist-5k") == tmp_path / "config/classifiers/mnist.pt"
+    cfg["datasets"]["mnist-5k"]["classifier"]["file"] = "elsewhere.pt"
+    with pytest.raises(
+        config.ConfigError,
+        match=rf"datasets\.mnist-5k\.classifier\.file: no such file 'elsewhere\.pt' \(looked for "
+        rf"{re.escape(str(tmp_path / 'elsewhere.pt'))} and {re.escape(str(config.WORKFLOW_ROOT / 'elsewhere.pt'))}\)",
+    ):
+        config.check_config(cfg)
+    del cfg["datasets"]["mnist-5k"]["classifier"]
+    assert config.pinned_classifier(cfg, "mnist-5k") is None
 
 
 def test_unknown_preset_names_the_key_and_the_choices():
@@ -188,6 +209,8 @@ def test_real_data_configs_are_valid_and_score_on_the_whole_test_set(repo, name)
         assert (resolved["epochs"], resolved["batch_size"], resolved["lr_g"]) == (
             preset.epochs, preset.batch_size, preset.lr_g,
         )  # fmt: skip
+    for dataset, settings in cfg["datasets"].items():  # every machine scores with the one classifier it pins
+        assert files.file_hash(config.pinned_classifier(cfg, dataset)) == settings["classifier"]["sha256"]
     if name == "mnist.yaml":
         assert sorted(run["preset"] for run in cfg["runs"].values()) == sorted(presets.PRESETS)
         assert cfg["runs"]["tf-dcgan"]["checkpoint_every"] == 15  # the tutorial's `if (epoch + 1) % 15 == 0`

@@ -354,6 +354,65 @@ def test_a_classifier_below_its_floor_fails_naming_the_key_and_saves_nothing(
     assert not (tmp_path / "c.pt").exists() and not (tmp_path / "c.json").exists()
 
 
+def pin(trained_classifier, mnist_5k_splits, out, **overrides):
+    from genzoo import files
+
+    arguments = {
+        "source": trained_classifier["model"],
+        "sha256": files.file_hash(trained_classifier["model"]),
+        "test_path": mnist_5k_splits["test"],
+        "model_path": out / "c.pt",
+        "info_path": out / "c.json",
+        "floor_key": "datasets.d.min_classifier_accuracy",
+        "key": "datasets.d.classifier",
+    }
+    return classifier.use_pinned_classifier(**(arguments | overrides))
+
+
+def test_a_pinned_classifier_is_taken_byte_for_byte_with_its_accuracy_measured_here(
+    mnist_5k_splits, trained_classifier, tmp_path
+):
+    info = pin(trained_classifier, mnist_5k_splits, tmp_path, min_accuracy=0.9)
+    assert (tmp_path / "c.pt").read_bytes() == trained_classifier["model"].read_bytes()
+    assert json.loads((tmp_path / "c.json").read_text()) == info
+    assert info["sha256"] == trained_classifier["info"]["sha256"]
+    assert info["test_accuracy"] == trained_classifier["info"]["test_accuracy"] and info["test_size"] == 1000
+    assert info["pinned_from"] == str(trained_classifier["model"])
+
+
+def test_a_pinned_classifier_of_another_hash_is_refused_naming_both_and_nothing_is_written(
+    mnist_5k_splits, trained_classifier, tmp_path
+):
+    from genzoo import files
+
+    found = files.file_hash(trained_classifier["model"])
+    with pytest.raises(
+        ValueError, match=rf"clf\.pt has SHA-256 {found}, but datasets\.d\.classifier\.sha256 pins {'0' * 64}"
+    ):
+        pin(trained_classifier, mnist_5k_splits, tmp_path, sha256="0" * 64)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pinned_file_that_is_no_classifier_is_refused(mnist_5k_splits, trained_classifier, tmp_path):
+    from genzoo import files
+
+    foreign = tmp_path / "foreign.pt"
+    files.save_torch(foreign, {"weight": torch.zeros(3)})
+    with pytest.raises(ValueError, match=r"foreign\.pt \(datasets\.d\.classifier\.file\) is not a classifier"):
+        pin(trained_classifier, mnist_5k_splits, tmp_path, source=foreign, sha256=files.file_hash(foreign))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["foreign.pt"]
+
+
+def test_a_pinned_classifier_below_the_floor_is_refused_naming_both_keys(mnist_5k_splits, trained_classifier, tmp_path):
+    with pytest.raises(
+        ValueError,
+        match=r"below the floor of 99\.99% \(datasets\.d\.min_classifier_accuracy\).*pin another "
+        r"\(datasets\.d\.classifier\)",
+    ):
+        pin(trained_classifier, mnist_5k_splits, tmp_path, min_accuracy=0.9999)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_classifier_whose_loss_diverges_stops_and_points_at_the_data(first_train_images, mnist_5k_splits, tmp_path):
     with pytest.raises(FloatingPointError, match=r"classifier: loss is (nan|inf) at epoch 1 on .*suspect the data"):
         classifier.train_classifier(

@@ -539,6 +539,10 @@ def test_only_runs_that_ask_for_cuda_reserve_a_gpu(fresh):
         (lambda c: c["runs"]["vae"].update(epochs=-3), "runs.vae.epochs: -3 is less than the minimum of 1"),
         (lambda c: c["runs"]["vae"].pop("dataset"), "'dataset' is a required property"),
         (lambda c: c["runs"]["dcgan"].update(lr=0.1), "Additional properties are not allowed ('lr' was unexpected)"),
+        (
+            lambda c: c["datasets"]["mnist-5k"].update(classifier={"file": "lost.pt", "sha256": "0" * 64}),
+            "datasets.mnist-5k.classifier.file: no such file 'lost.pt'",
+        ),
     ],
 )
 def test_bad_config_stops_before_any_job_with_a_named_error(fresh, change, message):
@@ -648,6 +652,31 @@ def test_full_datasets_come_from_a_folder_and_a_file_url(repo, tmp_path, dataset
         assert {record["verified_by"] for record in checked} <= {"archive md5", "content sha256"}
         assert all(record["from"].startswith(mirror) for record in checked)
     assert json.loads((workdir / "results/data/fashion-mnist/stats.json").read_text())["test"]["per_class"]["9"] == 1000
+
+
+def test_a_pinned_classifier_replaces_the_trained_one_and_scores_as_it_did(repo, finished, tmp_path):
+    """Another working folder that pins the finished workflow's classifier takes its file instead of training one,
+    and scores real images with it exactly as the finished one did."""
+    workdir = copy_workflow(repo, tmp_path / "pinned")
+    made = finished / "results/classifiers/mnist-5k"
+    (workdir / "pins").mkdir()
+    shutil.copy(made / "classifier.pt", workdir / "pins" / "clf.pt")
+    sha256 = json.loads((made / "classifier.json").read_text())["sha256"]
+
+    def pinned(cfg):
+        cfg["datasets"]["mnist-5k"]["classifier"] = {"file": "pins/clf.pt", "sha256": sha256}
+
+    config = write_config(workdir, "pinned.yaml", pinned)
+    jobs = planned_jobs(workdir, config)
+    assert jobs["pinned_classifier"] == ["dataset=mnist-5k"] and "train_classifier" not in jobs
+    target = "results/classifiers/mnist-5k/real_scores.json"
+    result = snakemake(workdir, "--keep-going", target, config=config)  # a flag ends --configfile's list
+    assert result.returncode == 0, result.stderr[-3000:]
+    taken = workdir / "results/classifiers/mnist-5k/classifier.pt"
+    assert taken.read_bytes() == (made / "classifier.pt").read_bytes()
+    real = json.loads((workdir / target).read_text())
+    assert real["classifier_sha256"] == sha256
+    assert real["scores"] == json.loads((made / "real_scores.json").read_text())["scores"]
 
 
 def test_seeds_plan_one_run_each_and_select_keeps_only_the_named_entries(fresh):

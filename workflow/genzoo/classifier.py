@@ -117,21 +117,61 @@ def train_classifier(
         log.info("classifier epoch %d/%d  loss=%.4f  test accuracy=%.4f", epoch, epochs, total / len(order), accuracy)
 
     accuracy = test_accuracy(classifier, test_images, test_labels)
+    check_floor(accuracy, test_path, min_accuracy, floor_key, "train it longer (classifier.epochs)")
+    files.save_torch(model_path, classifier.state_dict())
+    settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
+    return write_info(info_path, model_path, accuracy, len(test_labels), settings=settings)
+
+
+def use_pinned_classifier(
+    source: str | Path,
+    sha256: str,
+    test_path: str,
+    model_path: str,
+    info_path: str,
+    min_accuracy: float = 0.0,
+    floor_key: str = "min_accuracy",
+    key: str = "classifier",
+    threads: int = 1,
+) -> dict:
+    """Takes a classifier file instead of training one (the config key `key` pins it): checks that its SHA-256 is
+    the pinned one and that it is a classifier that meets the accuracy floor on this dataset's test split, then
+    copies it to model_path byte for byte and records its test accuracy. Nothing is written when a check fails."""
+    runtime.configure_torch(torch.device("cpu"), threads)
+    found = files.file_hash(source)
+    if found != sha256:
+        raise ValueError(
+            f"classifier: {source} has SHA-256 {found}, but {key}.sha256 pins {sha256}; point {key}.file at the "
+            "pinned file, or pin this one if it is the classifier you mean"
+        )
+    try:
+        classifier = load_classifier(source)
+    except (files.CheckpointError, RuntimeError) as error:
+        raise ValueError(
+            f"classifier: {source} ({key}.file) is not a classifier this workflow trained: {error}"
+        ) from None
+    test_images, test_labels = data.load_split(test_path)
+    accuracy = test_accuracy(classifier, test_images, test_labels)
+    check_floor(accuracy, test_path, min_accuracy, floor_key, f"pin another ({key})")
+    with files.atomic_path(model_path) as tmp:
+        tmp.write_bytes(Path(source).read_bytes())
+    return write_info(info_path, model_path, accuracy, len(test_labels), pinned_from=str(source))
+
+
+def check_floor(accuracy: float, test_path: str, min_accuracy: float, floor_key: str, remedy: str) -> None:
     if accuracy < min_accuracy:
         raise ValueError(
             f"classifier: test accuracy {accuracy:.2%} on {test_path} is below the floor of {min_accuracy:.2%} "
-            f"({floor_key}), so scores made with it would mislead; train it longer (classifier.epochs) or lower the "
-            "floor if this dataset cannot do better"
+            f"({floor_key}), so scores made with it would mislead; {remedy} or lower the floor if this dataset "
+            "cannot do better"
         )
-    files.save_torch(model_path, classifier.state_dict())
-    info = files.provenance(
-        test_accuracy=accuracy,
-        test_size=len(test_labels),
-        sha256=files.file_hash(model_path),
-        settings={"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
-    )
+
+
+def write_info(info_path: str, model_path: str, accuracy: float, test_size: int, **extra) -> dict:
+    """classifier.json: the file's hash and test accuracy, which every score made with it records."""
+    info = files.provenance(test_accuracy=accuracy, test_size=test_size, sha256=files.file_hash(model_path), **extra)
     files.write_json(info_path, info)
-    log.info("classifier: test accuracy %.4f on %d held-out images", info["test_accuracy"], len(test_labels))
+    log.info("classifier: test accuracy %.4f on %d held-out images", accuracy, test_size)
     return info
 
 

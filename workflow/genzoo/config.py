@@ -27,6 +27,7 @@ RUN_OVERRIDES = (
 )
 LOSS_STEPS = ("g_then_d", "d_then_g", "d_then_g_same_fake", "simultaneous")  # the update orders that take `loss`
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+WORKFLOW_ROOT = Path(__file__).resolve().parents[2]  # the folder holding workflow/ and config/
 
 
 def schema_run_properties(schema_path: Path = SCHEMA) -> dict:
@@ -109,6 +110,8 @@ def check_config(config: dict) -> None:
             f"evaluation.kid_subset_size: {evaluation['kid_subset_size']} exceeds the {evaluation['n_samples']} images "
             "scored (evaluation.n_samples); set it to at most that"
         )
+    for dataset in datasets:
+        pinned_classifier(config, dataset)
     unknown = [entry for entry in config.get("select") or [] if entry not in (config.get("runs") or {})]
     if unknown:
         raise ConfigError(f"select: {', '.join(map(repr, unknown))} not listed under runs")
@@ -144,6 +147,25 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"{key}.lr_d: preset {preset.name!r} is a VAE and has no discriminator; set lr_g")
         if run.get("cuda_graph") is True and (why := graph_obstacle(preset)):
             raise ConfigError(f"{key}.cuda_graph: {why}; set cuda_graph: auto or false")
+
+
+def pinned_classifier(config: dict, dataset: str) -> Path | None:
+    """The classifier file datasets.<dataset>.classifier pins, found under the working directory or, for a
+    relative path, under the workflow's own folder (the one holding workflow/, where config/mnist.yaml's pins lie);
+    None when the dataset trains its own."""
+    pin = config["datasets"][dataset].get("classifier")
+    if pin is None:
+        return None
+    given = Path(pin["file"])
+    candidates = [given] if given.is_absolute() else [Path.cwd() / given, WORKFLOW_ROOT / given]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"datasets.{dataset}.classifier.file: no such file {pin['file']!r} (looked for "
+        f"{' and '.join(map(str, candidates))}); point it at a classifier.pt this workflow trained, or remove "
+        f"datasets.{dataset}.classifier to train one"
+    )
 
 
 def graph_obstacle(preset: Preset) -> str | None:

@@ -28,9 +28,20 @@ RUN_GROUPS = genzoo_config.run_groups(config)
 SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
 
 
+def one_of(names):
+    """A wildcard constraint matching exactly these names (none: nothing)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
+# The two rules that make a dataset's classifier: pinned_classifier for the datasets that pin one
+# (datasets.<name>.classifier), train_classifier for the others.
+PINNED_DATASETS = one_of(name for name, dataset in config["datasets"].items() if "classifier" in dataset)
+TRAINED_DATASETS = one_of(name for name, dataset in config["datasets"].items() if "classifier" not in dataset)
+
+
 wildcard_constraints:
-    dataset="|".join(map(re.escape, config["datasets"])) or "(?!)",
-    run="|".join(map(re.escape, RUNS)) or "(?!)",
+    dataset=one_of(config["datasets"]),
+    run=one_of(RUNS),
     epoch=r"\d\d\d\d+",  # four digits at least, as schedule.epoch_tag writes (\d{4,} trips Snakemake's parser)
     n=r"\d+",
     seed=r"\d+",

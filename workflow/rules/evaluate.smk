@@ -9,6 +9,8 @@ rule train_classifier:
         "results/logs/train_classifier/{dataset}.log",
     benchmark:
         "results/benchmarks/train_classifier/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=TRAINED_DATASETS,
     conda:
         "../../envs/torch.yaml"
     threads: config["training"]["threads"]
@@ -21,6 +23,26 @@ rule train_classifier:
         min_accuracy=lambda wildcards: config["datasets"][wildcards.dataset]["min_classifier_accuracy"],
     script:
         "../scripts/train_classifier.py"
+
+
+rule pinned_classifier:
+    input:
+        test="results/data/{dataset}/test.pt",
+    output:
+        model="results/classifiers/{dataset}/classifier.pt",
+        info="results/classifiers/{dataset}/classifier.json",
+    log:
+        "results/logs/pinned_classifier/{dataset}.log",
+    wildcard_constraints:
+        dataset=PINNED_DATASETS,
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        **package_code("pinned_classifier.py", "classifier"),
+        sha256=lambda wildcards: config["datasets"][wildcards.dataset]["classifier"]["sha256"],
+        min_accuracy=lambda wildcards: config["datasets"][wildcards.dataset]["min_classifier_accuracy"],
+    script:
+        "../scripts/pinned_classifier.py"
 
 
 rule real_scores:
