@@ -73,22 +73,43 @@ def test_a_kid_subset_larger_than_the_sample_is_refused_before_any_job():
 
 
 def test_a_pinned_classifier_is_found_under_the_working_directory_then_the_workflows_folder(tmp_path, monkeypatch):
+    shipped = config.WORKFLOW_ROOT / "config/classifiers/mnist.pt"
     cfg = copy.deepcopy(GOOD)
-    cfg["datasets"]["mnist-5k"]["classifier"] = {"file": "config/classifiers/mnist.pt", "sha256": "0" * 64}
+    cfg["datasets"]["mnist-5k"]["classifier"] = {
+        "file": "config/classifiers/mnist.pt",
+        "sha256": files.file_hash(shipped),
+    }
     monkeypatch.chdir(tmp_path)
-    assert config.pinned_classifier(cfg, "mnist-5k") == config.WORKFLOW_ROOT / "config/classifiers/mnist.pt"
-    (tmp_path / "config/classifiers").mkdir(parents=True)
-    (tmp_path / "config/classifiers/mnist.pt").write_bytes(b"mine")
-    assert config.pinned_classifier(cfg, "mnist-5k") == tmp_path / "config/classifiers/mnist.pt"
-    cfg["datasets"]["mnist-5k"]["classifier"]["file"] = "elsewhere.pt"
+    assert config.pinned_classifier(cfg, "mnist-5k") == shipped
+    mine = tmp_path / "config/classifiers/mnist.pt"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"mine")
+    cfg["datasets"]["mnist-5k"]["classifier"]["sha256"] = files.file_hash(mine)
+    assert config.pinned_classifier(cfg, "mnist-5k") == mine
+    del cfg["datasets"]["mnist-5k"]["classifier"]
+    assert config.pinned_classifier(cfg, "mnist-5k") is None
+
+
+def test_a_missing_or_other_pinned_classifier_stops_before_any_job_naming_the_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = copy.deepcopy(GOOD)
+    cfg["datasets"]["mnist-5k"]["classifier"] = {"file": "elsewhere.pt", "sha256": "0" * 64}
     with pytest.raises(
         config.ConfigError,
         match=rf"datasets\.mnist-5k\.classifier\.file: no such file 'elsewhere\.pt' \(looked for "
         rf"{re.escape(str(tmp_path / 'elsewhere.pt'))} and {re.escape(str(config.WORKFLOW_ROOT / 'elsewhere.pt'))}\)",
     ):
         config.check_config(cfg)
-    del cfg["datasets"]["mnist-5k"]["classifier"]
-    assert config.pinned_classifier(cfg, "mnist-5k") is None
+    (tmp_path / "elsewhere.pt").write_bytes(b"another")
+    with pytest.raises(
+        config.ConfigError,
+        match=rf"datasets\.mnist-5k\.classifier\.sha256: .*elsewhere\.pt has SHA-256 "
+        rf"{files.file_hash(tmp_path / 'elsewhere.pt')}, but the config pins {'0' * 64}",
+    ):
+        config.check_config(cfg)
+    monkeypatch.chdir(config.WORKFLOW_ROOT)  # one folder looked in, named once
+    with pytest.raises(config.ConfigError, match=r"\(looked for \S+/elsewhere\.pt\);"):
+        config.check_config(cfg)
 
 
 def test_unknown_preset_names_the_key_and_the_choices():

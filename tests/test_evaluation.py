@@ -377,7 +377,7 @@ def test_a_pinned_classifier_is_taken_byte_for_byte_with_its_accuracy_measured_h
     assert json.loads((tmp_path / "c.json").read_text()) == info
     assert info["sha256"] == trained_classifier["info"]["sha256"]
     assert info["test_accuracy"] == trained_classifier["info"]["test_accuracy"] and info["test_size"] == 1000
-    assert info["pinned_from"] == str(trained_classifier["model"])
+    assert info["pinned_from"] == "clf.pt"  # its name, not a path of this machine
 
 
 def test_a_pinned_classifier_of_another_hash_is_refused_naming_both_and_nothing_is_written(
@@ -401,6 +401,18 @@ def test_a_pinned_file_that_is_no_classifier_is_refused(mnist_5k_splits, trained
     with pytest.raises(ValueError, match=r"foreign\.pt \(datasets\.d\.classifier\.file\) is not a classifier"):
         pin(trained_classifier, mnist_5k_splits, tmp_path, source=foreign, sha256=files.file_hash(foreign))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["foreign.pt"]
+
+
+def test_a_pinned_file_of_weights_that_are_no_state_dict_is_refused(mnist_5k_splits, trained_classifier, tmp_path):
+    from genzoo import files
+
+    foreign = tmp_path / "list.pt"
+    files.save_torch(foreign, [torch.zeros(3)])
+    with pytest.raises(
+        ValueError, match=r"list\.pt \(datasets\.d\.classifier\.file\) is not a classifier .* holds a list"
+    ):
+        pin(trained_classifier, mnist_5k_splits, tmp_path, source=foreign, sha256=files.file_hash(foreign))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["list.pt"]
 
 
 def test_a_pinned_classifier_below_the_floor_is_refused_naming_both_keys(mnist_5k_splits, trained_classifier, tmp_path):

@@ -359,7 +359,16 @@ def test_drawing_frames_the_tutorials_way_redoes_only_the_pictures(finished):
     assert len(jobs["render_frame"]) == sum(EPOCHS.values())
 
 
-RULE_ORDER = ["download", "normalize", "train_classifier", "real_scores", "train", "evaluate", "plot_losses"]
+RULE_ORDER = [
+    "download",
+    "normalize",
+    "train_classifier",
+    "pinned_classifier",
+    "real_scores",
+    "train",
+    "evaluate",
+    "plot_losses",
+]
 RULE_ORDER += ["render_frame", "render_manifold", "gif", "manifold_gif", "run_page", "summary", "leaderboard_page"]
 
 
@@ -398,6 +407,9 @@ def preset_line(key: str, like: str, **changes) -> str:
     return f"\nPRESETS[{key!r}] = __import__('dataclasses').replace(PRESETS[{like!r}], **{changes!r})\n"
 
 
+MNIST_PIN = yaml.safe_load((Path(__file__).parents[1] / "config/mnist.yaml").read_text())["datasets"]["mnist"][
+    "classifier"
+]["sha256"]
 CONFIG_EDITS = {
     "`runs.gan.lr_g` (one run's setting)": lambda c: c["runs"]["gan"].update(lr_g=0.001),
     "`runs.gan.epochs`, 3 → 4 (training continues after epoch 3)": lambda c: c["runs"]["gan"].update(epochs=4),
@@ -407,6 +419,9 @@ CONFIG_EDITS = {
         training={"scoring_device": "cpu", "threads": 2}
     ),
     "`datasets.mnist-5k.train_subset` (the dataset)": lambda c: c["datasets"]["mnist-5k"].update(train_subset=256),
+    "`datasets.mnist-5k.classifier` (a classifier file pinned)": lambda c: c["datasets"]["mnist-5k"].update(
+        classifier={"file": "config/classifiers/mnist.pt", "sha256": MNIST_PIN}
+    ),
 }
 CODE_EDITS = {  # paths under workflow/
     "`sources.py` (how files are fetched and checked)": ("genzoo/sources.py", "\n# edited\n"),

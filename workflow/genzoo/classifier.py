@@ -2,6 +2,7 @@
 
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import torch
@@ -134,28 +135,29 @@ def use_pinned_classifier(
     key: str = "classifier",
     threads: int = 1,
 ) -> dict:
-    """Takes a classifier file instead of training one (the config key `key` pins it): checks that its SHA-256 is
-    the pinned one and that it is a classifier that meets the accuracy floor on this dataset's test split, then
-    copies it to model_path byte for byte and records its test accuracy. Nothing is written when a check fails."""
+    """Takes a classifier file instead of training one (the config key `key` pins it): copies it beside
+    model_path, checks that the copy's SHA-256 is the pinned one and that it is a classifier that meets the accuracy
+    floor on this dataset's test split, and only then publishes it and records its test accuracy, so the file
+    published is the file checked. Nothing is written when a check fails."""
     runtime.configure_torch(torch.device("cpu"), threads)
-    found = files.file_hash(source)
-    if found != sha256:
-        raise ValueError(
-            f"classifier: {source} has SHA-256 {found}, but {key}.sha256 pins {sha256}; point {key}.file at the "
-            "pinned file, or pin this one if it is the classifier you mean"
-        )
-    try:
-        classifier = load_classifier(source)
-    except (files.CheckpointError, RuntimeError) as error:
-        raise ValueError(
-            f"classifier: {source} ({key}.file) is not a classifier this workflow trained: {error}"
-        ) from None
-    test_images, test_labels = data.load_split(test_path)
-    accuracy = test_accuracy(classifier, test_images, test_labels)
-    check_floor(accuracy, test_path, min_accuracy, floor_key, f"pin another ({key})")
-    with files.atomic_path(model_path) as tmp:
-        tmp.write_bytes(Path(source).read_bytes())
-    return write_info(info_path, model_path, accuracy, len(test_labels), pinned_from=str(source))
+    with files.atomic_path(model_path) as copy:
+        shutil.copyfile(source, copy)
+        found = files.file_hash(copy)
+        if found != sha256:
+            raise ValueError(
+                f"classifier: {source} has SHA-256 {found}, but {key}.sha256 pins {sha256}; point {key}.file at "
+                "the pinned file, or pin this one if it is the classifier you mean"
+            )
+        try:
+            classifier = load_classifier(copy)
+        except (files.CheckpointError, RuntimeError) as error:
+            raise ValueError(
+                f"classifier: {source} ({key}.file) is not a classifier this workflow trained: {error}"
+            ) from None
+        test_images, test_labels = data.load_split(test_path)
+        accuracy = test_accuracy(classifier, test_images, test_labels)
+        check_floor(accuracy, test_path, min_accuracy, floor_key, f"pin another ({key})")
+    return write_info(info_path, model_path, accuracy, len(test_labels), pinned_from=Path(source).name)
 
 
 def check_floor(accuracy: float, test_path: str, min_accuracy: float, floor_key: str, remedy: str) -> None:
@@ -182,6 +184,9 @@ def test_accuracy(classifier: FeatureClassifier, images: torch.Tensor, labels: t
 
 
 def load_classifier(path: str) -> FeatureClassifier:
+    state = files.load_torch(path)
+    if not isinstance(state, dict):
+        raise files.CheckpointError(f"{path} holds a {type(state).__name__}, not a classifier's state_dict")
     classifier = FeatureClassifier()
-    classifier.load_state_dict(files.load_torch(path))
+    classifier.load_state_dict(state)
     return classifier.eval()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from . import files
 from .presets import PRESETS, Preset
 
 RUN_OVERRIDES = (
@@ -151,21 +152,27 @@ def check_config(config: dict) -> None:
 
 def pinned_classifier(config: dict, dataset: str) -> Path | None:
     """The classifier file datasets.<dataset>.classifier pins, found under the working directory or, for a
-    relative path, under the workflow's own folder (the one holding workflow/, where config/mnist.yaml's pins lie);
-    None when the dataset trains its own."""
+    relative path, under the workflow's own folder (the one holding workflow/, where config/mnist.yaml's pins lie),
+    and of the pinned SHA-256 (checked here too, so a wrong pin stops before any job); None when the dataset trains
+    its own."""
     pin = config["datasets"][dataset].get("classifier")
     if pin is None:
         return None
+    key = f"datasets.{dataset}.classifier"
     given = Path(pin["file"])
-    candidates = [given] if given.is_absolute() else [Path.cwd() / given, WORKFLOW_ROOT / given]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        f"datasets.{dataset}.classifier.file: no such file {pin['file']!r} (looked for "
-        f"{' and '.join(map(str, candidates))}); point it at a classifier.pt this workflow trained, or remove "
-        f"datasets.{dataset}.classifier to train one"
-    )
+    candidates = [given] if given.is_absolute() else list(dict.fromkeys([Path.cwd() / given, WORKFLOW_ROOT / given]))
+    found = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if found is None:
+        raise ConfigError(
+            f"{key}.file: no such file {pin['file']!r} (looked for {' and '.join(map(str, candidates))}); point it at "
+            f"a classifier.pt this workflow trained, or remove {key} to train one"
+        )
+    if (sha256 := files.file_hash(found)) != pin["sha256"]:
+        raise ConfigError(
+            f"{key}.sha256: {found} has SHA-256 {sha256}, but the config pins {pin['sha256']}; point {key}.file at "
+            "the pinned file, or pin this one if it is the classifier you mean"
+        )
+    return found
 
 
 def graph_obstacle(preset: Preset) -> str | None:
