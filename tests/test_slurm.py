@@ -97,7 +97,8 @@ def test_every_cluster_job_went_through_sbatch_and_left_its_slurm_log(on_slurm):
     assert sorted(cluster_rules) == sorted(
         ["normalize", "train_classifier", "real_scores"] + ["train", "evaluate"] * len(TINY["runs"])
     )
-    assert {name for kind, name in ran if kind == "localrule"} == LOCAL_RULES
+    # Every local rule ran where Snakemake runs; the tiny config pins no classifier, so pinned_classifier has no job.
+    assert {name for kind, name in ran if kind == "localrule"} == LOCAL_RULES - {"pinned_classifier"}
     assert len(submitted) == len(cluster_rules)
     assert len({job_id for job_id, _ in submitted}) == len(submitted)
     for _, slurm_log in submitted:
