@@ -693,6 +693,13 @@ def test_a_pinned_classifier_replaces_the_trained_one_and_scores_as_it_did(repo,
     assert real["classifier_sha256"] == sha256
     assert real["scores"] == json.loads((made / "real_scores.json").read_text())["scores"]
 
+    (workdir / "pins").rename(workdir / "moved")  # where the file lies is no reason to score again
+
+    def moved(cfg):
+        cfg["datasets"]["mnist-5k"]["classifier"] = {"file": str(workdir / "moved" / "clf.pt"), "sha256": sha256}
+
+    assert planned_jobs(workdir, write_config(workdir, "moved.yaml", moved), args=("--keep-going", target)) == {}
+
 
 def test_seeds_plan_one_run_each_and_select_keeps_only_the_named_entries(fresh):
     def seeded(cfg):
