@@ -8,6 +8,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 
+@pytest.fixture(autouse=True)
+def subnormals_kept():
+    """Each test starts with torch's own arithmetic: training a TensorFlow preset leaves its process flushing
+    subnormal floats to zero (a job's process trains one run)."""
+    yield
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_flush_denormal(False)
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

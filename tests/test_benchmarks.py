@@ -370,3 +370,32 @@ def test_regime_probe_prints_epoch_losses_the_reference_reader_takes(repo, mnist
     saved = torch.load(tmp_path / "default" / "epoch_0002.pt", weights_only=True)  # the last epoch, always
     assert saved["epoch"] == 2 and set(saved["nets"]) == {"generator"}
     assert sorted(path.name for path in (tmp_path / "default").iterdir()) == ["epoch_0002.pt"]
+
+
+def test_denormals_benchmark_times_an_epoch_from_a_state_with_subnormal_moments_each_way(
+    repo, first_train_images, tmp_path
+):
+    """A saved state whose Adam moments hold subnormals, as a long run's do: both epochs start from it, and the
+    flushed one ends with none left."""
+    from conftest import resolved_run
+    from genzoo import files, training
+
+    train = first_train_images(96)
+    run = resolved_run("dlwp-vae", epochs=1, batch_size=32, seed=3)
+    training.train(run, str(train), tmp_path / "c", tmp_path / "s", tmp_path / "steps.csv", tmp_path / "epochs.csv",
+                   tmp_path / "info.json", resume_dir=tmp_path / "resume")  # fmt: skip
+    torch.set_flush_denormal(False)  # the training left this process flushing them, as its preset does
+    state = files.load_torch(tmp_path / "resume" / "state.pt")
+    moments = next(iter(state["optimizers"].values()))["state"][0]
+    moments["exp_avg_sq"].view(-1)[:50] = 1e-40  # below float32's smallest normal, 1.18e-38
+    files.save_torch(tmp_path / "state.pt", state)
+
+    command = [sys.executable, "benchmarks/denormals.py", "--state", str(tmp_path / "state.pt"), "--train", str(train)]
+    command += ["--preset", "dlwp-vae", "--set", "batch_size=32", "seed=3", "--repeats", "1"]
+    output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+    rows = {line.split(" | ")[0].strip("| "): line for line in output.splitlines() if line.startswith("| ")}
+    if "(this CPU cannot flush them)" in rows["flushed to zero"]:
+        pytest.skip("this CPU cannot flush subnormal floats")
+    assert "state after epoch 1 (step 3)" in output and "| 50 of " in rows["kept"]
+    assert "| 50 of " in rows["flushed to zero"] and rows["flushed to zero"].endswith("→ 0 |")
+    assert "weights after the epoch: bit-identical" in output or "weights after the epoch: differ by up to" in output

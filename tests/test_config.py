@@ -52,6 +52,7 @@ def test_default_config_is_valid(repo):
         (lambda c: c["datasets"]["mnist-5k"].update(split_seed=2**32), "4294967296 is greater than the maximum"),
         (lambda c: c["datasets"]["mnist-5k"].update(classifier={"file": "c.pt", "sha256": "2F1"}), "'2F1' does not"),
         (lambda c: c["datasets"]["mnist-5k"].update(classifier={"file": "c.pt"}), "'sha256' is a required property"),
+        (lambda c: c["runs"]["a"].update(flush_denormal="yes"), "'yes' is not of type 'boolean'"),
     ],
 )
 def test_schema_rejects_bad_values_naming_them(repo, change, fragment):
@@ -167,6 +168,23 @@ def test_an_adam_run_may_take_torchs_default_adam_and_rmsprop_runs_are_told_they
     cfg["runs"]["a"]["preset"] = "dlwp1-gan"
     with pytest.raises(config.ConfigError, match=r"runs\.a\.adam: preset 'dlwp1-gan' trains with rmsprop, not Adam"):
         config.check_config(cfg)
+
+
+# The presets whose references run on TensorFlow (Keras included), whose CPU kernels flush subnormal floats to zero.
+TENSORFLOW_PRESETS = {
+    "tf-dcgan", "tf-basic-gan", "dlwp-vae", "dlwp1-vae", "dlwp1-gan", "cs231n-gan", "cs231n-lsgan", "cs231n-dcgan"
+}  # fmt: skip
+
+
+def test_the_tensorflow_presets_flush_subnormals_as_tensorflow_does_and_a_run_may_choose():
+    assert {name for name, preset in presets.PRESETS.items() if preset.flush_denormal} == TENSORFLOW_PRESETS
+    assert all("PyTorch" in presets.PRESETS[name].reference or "pytorch" in presets.PRESETS[name].reference
+               for name in set(presets.PRESETS) - TENSORFLOW_PRESETS)  # fmt: skip
+    cfg = copy.deepcopy(GOOD)
+    assert config.resolve_run(cfg, "a")["flush_denormal"] is False  # pytorch-gan's own
+    cfg["runs"]["a"]["flush_denormal"] = True
+    config.check_config(cfg)
+    assert config.resolve_run(cfg, "a")["flush_denormal"] is True
 
 
 def test_run_overrides_win_over_preset_defaults():

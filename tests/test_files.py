@@ -113,3 +113,29 @@ def test_a_folder_that_cannot_be_synced_is_written_to_and_a_file_that_cannot_be_
     with pytest.raises(files.WriteError, match=r"cannot write .*lost\.txt: \[Errno 28\]"):
         files.write_text(tmp_path / "lost.txt", "half")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]
+
+
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC 9R14 96-Core Processor
+flags\t\t: fpu sse4_2 avx2 avx512f avx512_bf16 avx512vl
+
+processor\t: 1
+model name\t: another core's line, not read
+"""
+
+
+def test_provenance_names_the_cpu_type_and_the_instruction_sets_that_pick_its_kernels(tmp_path):
+    (tmp_path / "cpuinfo").write_text(CPUINFO)
+    assert files.cpu_description(str(tmp_path / "cpuinfo")) == {
+        "model": "AMD EPYC 9R14 96-Core Processor",
+        "vendor": "AuthenticAMD",
+        "family_model": "25/17",
+        "features": ["avx2", "avx512f", "avx512_bf16"],  # of CPU_FEATURES, in its order; avx512vl is not one
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+    missing = files.cpu_description(str(tmp_path / "none"))
+    assert (missing["vendor"], missing["family_model"], missing["features"]) == (None, None, [])
+    assert files.provenance(x=1)["cpu"] == files.cpu_description() and files.provenance(x=1)["x"] == 1

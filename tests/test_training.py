@@ -1,4 +1,5 @@
 import hashlib
+import logging
 import math
 from importlib import metadata
 
@@ -363,6 +364,29 @@ def test_cuda_request_without_a_gpu_is_a_clear_error(monkeypatch):
     assert runtime.resolve_device("auto").type == "cpu"
 
 
+SUBNORMAL_PRODUCTS = """
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+from genzoo import runtime
+flushing = runtime.configure_torch(torch.device("cpu"), 2, sys.argv[2] == "flush")
+products = torch.full((1_000_000,), 1e-30) * 1e-10  # 1e-40: subnormal; split between both threads
+print(flushing, int((products != 0).sum()))
+"""
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_flushing_subnormals_reaches_every_thread_of_a_job(flush, repo):
+    import subprocess
+    import sys
+
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush subnormal floats")
+    argv = [sys.executable, "-c", SUBNORMAL_PRODUCTS, str(repo / "workflow"), "flush" if flush else "keep"]
+    flushing, nonzero = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+    # Flushed: every product is zero, the half the worker thread computed too; kept: none is.
+    assert (flushing, int(nonzero)) == (("True", 0) if flush else ("False", 1_000_000))
+
+
 def train_tiny(run, train_path, out):
     return training.train(
         run,
@@ -384,7 +408,8 @@ def digest(path) -> str:
     "preset,batch_size",
     [("pytorch-gan", 32), ("dlwp-vae", 32), ("dlwp1-vae", 32), ("dlwp1-gan", 4)],  # the last: 7 s a step of 20
 )
-def test_training_writes_every_output_and_repeats_bit_for_bit(preset, batch_size, tiny_train, tmp_path):
+def test_training_writes_every_output_and_repeats_bit_for_bit(preset, batch_size, tiny_train, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
     # Three steps an epoch: a pass of the 96 images at batch 32, or steps_per_epoch.
     run = resolved_run(preset, epochs=3, batch_size=batch_size, steps_per_epoch=3, checkpoint_every=2, seed=7)
     first, second = tmp_path / "first", tmp_path / "second"
@@ -397,6 +422,10 @@ def test_training_writes_every_output_and_repeats_bit_for_bit(preset, batch_size
     steps, epochs = pd.read_csv(first / "steps.csv"), pd.read_csv(first / "epochs.csv")
     assert len(steps) == 3 * 3 and list(epochs["epoch"]) == [1, 2, 3]
     assert info["run"]["seed"] == 7 and info["device"] == "cpu" and info["threads"] == 1
+    # Subnormals flushed as the preset's framework does (TensorFlow's Keras presets), and the hardware named.
+    assert info["subnormals_flushed"] is (preset != "pytorch-gan") and info["gpu"] is None
+    assert info["cpu"] == files.cpu_description() and info["cpu"]["torch_capability"]
+    assert (f"preset {preset} on cpu (fp32, subnormals flushed to zero)" in caplog.text) is (preset != "pytorch-gan")
     assert info["versions"]["torch"] == metadata.version("torch") and info["versions"]["python"]
     for name in ["ckpt/epoch_0003.pt", "samples/epoch_0003.npy", "steps.csv"]:
         assert digest(first / name) == digest(second / name), f"{name} differs between identical runs"

@@ -25,6 +25,7 @@ RUN_OVERRIDES = (
     "ema",
     "loss",
     "adam",
+    "flush_denormal",
 )
 LOSS_STEPS = ("g_then_d", "d_then_g", "d_then_g_same_fake", "simultaneous")  # the update orders that take `loss`
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"

@@ -165,11 +165,47 @@ def package_versions(*names: str) -> dict[str, str | None]:
     return versions
 
 
+# The instruction sets that decide which kernels oneDNN and MKL pick, and so a CPU's float results.
+CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
+
+
+def cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
+    """The first processor's entries of Linux's cpuinfo ({} where there is none)."""
+    entries: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                entries[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return entries
+
+
+def cpu_description(path: str = "/proc/cpuinfo") -> dict[str, Any]:
+    """The CPU and the instruction sets torch's kernels use on it: results are bit-reproducible per CPU type and
+    build, and float results differ between, say, a Xeon with AMX and an EPYC without."""
+    import torch
+
+    entries = cpuinfo(path)
+    flags = set(entries.get("flags", "").split())
+    return {
+        "model": entries.get("model name") or platform.processor() or None,
+        "vendor": entries.get("vendor_id"),
+        "family_model": f"{entries['cpu family']}/{entries['model']}" if "cpu family" in entries else None,
+        "features": [name for name in CPU_FEATURES if name in flags],
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
-    """What is needed to reproduce an output: versions, platform, commit, plus the caller's settings."""
+    """What is needed to reproduce an output: versions, platform and CPU, commit, plus the caller's settings."""
     return {
         "versions": package_versions("torch", "torchvision", "numpy", "snakemake"),
         "platform": platform.platform(),
+        "cpu": cpu_description(),
         "git_commit": git_commit(Path(__file__).resolve().parent),
         **extra,
     }

@@ -52,6 +52,10 @@ class Preset:
     vae_loss: str = "summed"  # "summed": per-image summed pixel BCE + KL (DLwP 2nd ed.); "dlwp1": see losses.py
     vae_epsilon_scale: str = "std"  # z = mean + exp(log_var / 2) * eps; "variance": exp(log_var) (DLwP 1st ed.)
     ema: float | None = None  # GANs: decay of a moving average of G's weights, kept and scored beside G (run: +ema)
+    # Train with subnormal floats flushed to zero on the CPU, as TensorFlow's CPU kernels and threads do (PyTorch keeps
+    # them). The Adam moments of weights that never get a gradient (always-black border pixels) decay into subnormals
+    # and stay there; on x86 each operation on one costs about a hundred cycles (docs/measurements.md).
+    flush_denormal: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
@@ -93,6 +97,7 @@ CS231N = {  # Stanford CS231n assignment 3: one noise, optimizer and loop for it
 CS231N = CS231N | {"shuffle": False}  # both editions visit the digits in file order, every epoch (see below)
 CS231N_TF = CS231N | {  # Generative_Adversarial_Networks_TF.ipynb (2019-2020) and its cs231n/gan_tf.py
     "optimizer_eps": 1e-7,  # tf.keras.optimizers.Adam's default
+    "flush_denormal": True,  # TensorFlow's CPU arithmetic
     "full_fake_batch": True,  # sample_noise(batch_size, noise_size): 128 fakes beside the last 96 digits
     # (Its MNIST class shuffles an index array it never uses: every epoch is the 60,000 digits in file order.)
 }
@@ -114,12 +119,14 @@ KERAS = {  # TensorFlow 2 / Keras: Adam's defaults (beta_1 0.9, epsilon 1e-7)
     "optimizer_eps": 1e-7,
     "d_loss_scale": 1.0,  # real + fake
     "n_fixed": 16,
+    "flush_denormal": True,  # TensorFlow's CPU arithmetic
 }
 TF1 = {  # TensorFlow 1's AdamOptimizer defaults (epsilon 1e-8)
     "latent_dim": 100,
     "betas": (0.9, 0.999),
     "optimizer_eps": 1e-8,
     "d_loss_scale": 1.0,
+    "flush_denormal": True,  # TensorFlow's CPU arithmetic
 }
 PYTORCH_EXAMPLES = {  # pytorch/examples' dcgan/main.py defaults
     "kind": "gan",
@@ -141,6 +148,7 @@ DLWP1 = {  # Deep Learning with Python, 1st edition (Keras 2.0.8): RMSprop with 
     "betas": (0.9, 0.999),  # unused by RMSprop
     "d_loss_scale": 1.0,
     "n_fixed": 16,
+    "flush_denormal": True,  # TensorFlow's CPU arithmetic
 }
 RESIZED_32 = "MNIST resized to 32 pixels; scores see the samples resized back to 28"
 REFERENCE_ARITHMETIC = "loss: Sigmoid then BCELoss, and torch's default Adam, as the reference computes them"

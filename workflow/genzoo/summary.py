@@ -63,6 +63,7 @@ def run_row(metrics: pd.DataFrame, info: dict, epoch_losses: pd.DataFrame, refer
         "classifier_sha256": reference["classifier_sha256"],
         **training_time(epoch_losses),
         "device": info["device"],
+        "hardware": info["gpu"] or info["cpu"]["model"],  # which GPU, or which CPU, trained it
     }
 
 

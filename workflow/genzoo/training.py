@@ -276,7 +276,7 @@ def train_alone(
     import pandas as pd
 
     device = runtime.resolve_device(run["device"])
-    runtime.configure_torch(device, threads)
+    flushing = runtime.configure_torch(device, threads, run["flush_denormal"])
     # The data are checked before a state is judged by them: a damaged file must not cost the run its state.
     images, labels = data.load_split(train_path, device, run["pixel_range"])
     key = resume.resume_key(run, train_path)
@@ -301,7 +301,7 @@ def train_alone(
             run["preset"],
             device,
             run["precision"],
-            ", compiled" if run["compile"] else "",
+            (", compiled" if run["compile"] else "") + (", subnormals flushed to zero" if flushing else ""),
             n,
             batch_size,
             run["epochs"],
@@ -370,7 +370,9 @@ def train_alone(
         info = files.provenance(
             run=run,
             device=str(device),
+            gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
             threads=torch.get_num_threads(),
+            subnormals_flushed=flushing,
             resumed_after_epoch=done,
             train_started=started,  # this attempt's
             train_finished=finished,
