@@ -7,9 +7,10 @@ before and after, and whether the two give the same weights.
 
 The state is the one a run leaves after its last finished epoch (`resume/state.pt`); --preset and --set give the
 run's settings as its config entry does (they must be those that trained it). One thread, on the CPU, as the
-workflow's jobs train; each epoch starts from a fresh copy of the state. Long runs of the presets whose data have
-always-black borders (tf-basic-gan after some hundred epochs) are where subnormals pile up: the Adam moments of
-weights that never get a gradient decay by beta2 every step until they stick below 1.2e-38.
+workflow's jobs train; each epoch starts from a fresh copy of the state. Long runs are where subnormals pile up
+(tf-basic-gan after some hundred epochs): the Adam moments of weights whose gradient vanishes (the generator's
+sigmoid outputs saturated at MNIST's black borders, the discriminator's weights from those pixels, dead ReLU units)
+decay by beta2 every step until they stick below 1.2e-38.
 """
 
 import argparse

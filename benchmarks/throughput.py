@@ -7,7 +7,8 @@
 Workflow loop: what the train rule runs (genzoo.training): the split already on the device as one tensor,
 batches gathered by index, the preset's Adam (fused, but torch's default for pytorch-gan, pytorch-dcgan, pytorch-lsgan
 and examples-dcgan, whose references' arithmetic they take); a variant sets the run options `precision`, `compile`,
-(on CUDA) `cuda_graph`, and `adam`.
+(on CUDA) `cuda_graph`, and `adam`. Subnormal floats are kept for every preset (`flush_denormal` aside): a fresh
+model has none.
 Reference loop: the same networks, step functions and seed, fed the way eriklindernoren/PyTorch-GAN and
 pytorch/examples feed them: torchvision's MNIST dataset over IDX files, per-item PIL transforms
 (Resize, ToTensor, Normalize), a shuffling DataLoader, each batch copied to the device, and

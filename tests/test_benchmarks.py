@@ -1,6 +1,7 @@
 """The benchmark scripts keep working and compare like with like (their figures are not asserted)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -375,27 +376,34 @@ def test_regime_probe_prints_epoch_losses_the_reference_reader_takes(repo, mnist
 def test_denormals_benchmark_times_an_epoch_from_a_state_with_subnormal_moments_each_way(
     repo, first_train_images, tmp_path
 ):
-    """A saved state whose Adam moments hold subnormals, as a long run's do: both epochs start from it, and the
-    flushed one ends with none left."""
+    """A saved state as a long run's: the generator's output saturated at a border pixel (exactly 0, no gradient
+    through it), so the discriminator's weights from that pixel, black in every digit, get no gradient either and
+    their Adam moments have decayed into subnormals. Kept, they stay; flushed, they are gone; the weights come out
+    the same."""
     from conftest import resolved_run
     from genzoo import files, training
 
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush subnormal floats")
     train = first_train_images(96)
-    run = resolved_run("dlwp-vae", epochs=1, batch_size=32, seed=3)
+    run = resolved_run("tf-basic-gan", epochs=1, batch_size=32, seed=3)
     training.train(run, str(train), tmp_path / "c", tmp_path / "s", tmp_path / "steps.csv", tmp_path / "epochs.csv",
                    tmp_path / "info.json", resume_dir=tmp_path / "resume")  # fmt: skip
     torch.set_flush_denormal(False)  # the training left this process flushing them, as its preset does
     state = files.load_torch(tmp_path / "resume" / "state.pt")
-    moments = next(iter(state["optimizers"].values()))["state"][0]
-    moments["exp_avg_sq"].view(-1)[:50] = 1e-40  # below float32's smallest normal, 1.18e-38
+    state["nets"]["generator"]["model.2.bias"][0] = -200.0  # sigmoid(-200) is 0.0 in float32, its gradient too
+    first_layer = state["optimizers"]["discriminator"]["state"][0]  # Linear(784, 128)'s weight
+    assert first_layer["exp_avg_sq"].shape == (128, 784)
+    first_layer["exp_avg"][:, 0] = 0.0  # the corner pixel's column
+    first_layer["exp_avg_sq"][:, 0] = 1e-40  # below float32's smallest normal, 1.18e-38
     files.save_torch(tmp_path / "state.pt", state)
 
     command = [sys.executable, "benchmarks/denormals.py", "--state", str(tmp_path / "state.pt"), "--train", str(train)]
-    command += ["--preset", "dlwp-vae", "--set", "batch_size=32", "seed=3", "--repeats", "1"]
+    command += ["--preset", "tf-basic-gan", "--set", "batch_size=32", "seed=3", "--repeats", "1"]
     output = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
-    rows = {line.split(" | ")[0].strip("| "): line for line in output.splitlines() if line.startswith("| ")}
-    if "(this CPU cannot flush them)" in rows["flushed to zero"]:
-        pytest.skip("this CPU cannot flush subnormal floats")
-    assert "state after epoch 1 (step 3)" in output and "| 50 of " in rows["kept"]
-    assert "| 50 of " in rows["flushed to zero"] and rows["flushed to zero"].endswith("→ 0 |")
-    assert "weights after the epoch: bit-identical" in output or "weights after the epoch: differ by up to" in output
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1] for line in output.splitlines() if line[:2] == "| "}
+    assert "tf-basic-gan, state after epoch 1 (step 3), 96 images" in output
+    kept_before, kept_after = (int(n.replace(",", "")) for n in re.findall(r"([\d,]+) (?:of|→)", rows["kept"] + " →"))
+    assert kept_before == 128 and kept_after >= 128  # decayed by beta2 each step, still subnormal
+    assert rows["flushed to zero"].startswith("128 of ") and rows["flushed to zero"].endswith("→ 0 |")
+    assert "weights after the epoch: bit-identical" in output  # a weight without gradient moves neither way

@@ -186,7 +186,8 @@ def cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
 
 def cpu_description(path: str = "/proc/cpuinfo") -> dict[str, Any]:
     """The CPU and the instruction sets torch's kernels use on it: results are bit-reproducible per CPU type and
-    build, and float results differ between, say, a Xeon with AMX and an EPYC without."""
+    build, as oneDNN and MKL pick kernels by instruction set (AVX-512 or AVX2 in fp32; AMX or AVX-512 bf16 in
+    bf16)."""
     import torch
 
     entries = cpuinfo(path)

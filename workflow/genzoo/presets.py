@@ -53,8 +53,9 @@ class Preset:
     vae_epsilon_scale: str = "std"  # z = mean + exp(log_var / 2) * eps; "variance": exp(log_var) (DLwP 1st ed.)
     ema: float | None = None  # GANs: decay of a moving average of G's weights, kept and scored beside G (run: +ema)
     # Train with subnormal floats flushed to zero on the CPU, as TensorFlow's CPU kernels and threads do (PyTorch keeps
-    # them). The Adam moments of weights that never get a gradient (always-black border pixels) decay into subnormals
-    # and stay there; on x86 each operation on one costs about a hundred cycles (docs/measurements.md).
+    # them). The Adam moments of weights whose gradient vanishes (a generator's outputs saturated at black border
+    # pixels, the discriminator's weights from those pixels, dead ReLU units) decay into subnormals and stay there; on
+    # x86 each operation on one costs about a hundred cycles (docs/measurements.md).
     flush_denormal: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 

@@ -63,7 +63,8 @@ def run_row(metrics: pd.DataFrame, info: dict, epoch_losses: pd.DataFrame, refer
         "classifier_sha256": reference["classifier_sha256"],
         **training_time(epoch_losses),
         "device": info["device"],
-        "hardware": info["gpu"] or info["cpu"]["model"],  # which GPU, or which CPU, trained it
+        # The GPU, or else the CPU, that trained its epochs (train_info.json written by older code does not say).
+        "hardware": " + ".join(info.get("hardware", [])),
     }
 
 

@@ -276,7 +276,11 @@ def train_alone(
     import pandas as pd
 
     device = runtime.resolve_device(run["device"])
-    flushing = runtime.configure_torch(device, threads, run["flush_denormal"])
+    # Flushing sets the CPU's arithmetic; a GPU's kernels keep their subnormals either way.
+    flushing = runtime.configure_torch(device, threads, run["flush_denormal"]) and device.type == "cpu"
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    cpu = files.cpu_description()
+    hardware = gpu or cpu["model"] or "an unnamed CPU"  # each epoch's row names it: an attempt may run elsewhere
     # The data are checked before a state is judged by them: a damaged file must not cost the run its state.
     images, labels = data.load_split(train_path, device, run["pixel_range"])
     key = resume.resume_key(run, train_path)
@@ -336,7 +340,14 @@ def train_alone(
             seconds = time.perf_counter() - epoch_start
             means = {key: float(values.mean()) for key, values in losses_per_step.items()}
             epoch_rows.append(
-                {"epoch": epoch, "step": step, **means, "seconds": seconds, "images_per_s": images_seen / seconds}
+                {
+                    "epoch": epoch,
+                    "step": step,
+                    **means,
+                    "seconds": seconds,
+                    "images_per_s": images_seen / seconds,
+                    "hardware": hardware,
+                }
             )
             resume.save_state(
                 resume_dir,
@@ -370,7 +381,9 @@ def train_alone(
         info = files.provenance(
             run=run,
             device=str(device),
-            gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            hardware=list(dict.fromkeys(row["hardware"] for row in epoch_rows)),  # what trained its epochs, in order
+            cpu=cpu,  # this attempt's machine
+            gpu=gpu,
             threads=torch.get_num_threads(),
             subnormals_flushed=flushing,
             resumed_after_epoch=done,
