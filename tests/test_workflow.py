@@ -124,7 +124,10 @@ def test_every_run_logs_each_epoch_and_records_provenance(finished, run):
     assert (finished / f"results/runs/{run}/resume/state.pt").exists()  # kept, for more epochs later
     assert info["versions"]["torch"] and info["versions"]["snakemake"]
     losses = pd.read_csv(finished / f"results/runs/{run}/losses_epochs.csv")
-    assert len(losses) == EPOCHS[run] and np.isfinite(losses.drop(columns="epoch").to_numpy()).all()
+    assert len(losses) == EPOCHS[run] and np.isfinite(losses.drop(columns=["epoch", "hardware"]).to_numpy()).all()
+    # What trained the epochs: this CPU, named in each epoch's row and in the provenance with its instruction sets.
+    assert set(losses["hardware"]) == {info["cpu"]["model"]} and info["hardware"] == [info["cpu"]["model"]]
+    assert info["gpu"] is None and info["cpu"]["torch_capability"]
 
 
 def test_vae_renders_its_latent_manifold(finished):
