@@ -142,12 +142,8 @@ def use_pinned_classifier(
     runtime.configure_torch(torch.device("cpu"), threads)
     with files.atomic_path(model_path) as copy:
         shutil.copyfile(source, copy)
-        found = files.file_hash(copy)
-        if found != sha256:
-            raise ValueError(
-                f"classifier: {source} has SHA-256 {found}, but {key}.sha256 pins {sha256}; point {key}.file at "
-                "the pinned file, or pin this one if it is the classifier you mean"
-            )
+        if (found := files.file_hash(copy)) != sha256:
+            raise ValueError(files.pin_mismatch(key, source, found, sha256))
         try:
             classifier = load_classifier(copy)
         except (files.CheckpointError, RuntimeError) as error:

@@ -169,10 +169,7 @@ def pinned_classifier(config: dict, dataset: str) -> Path | None:
             f"a classifier.pt this workflow trained, or remove {key} to train one"
         )
     if (sha256 := files.file_hash(found)) != pin["sha256"]:
-        raise ConfigError(
-            f"{key}.sha256: {found} has SHA-256 {sha256}, but the config pins {pin['sha256']}; point {key}.file at "
-            "the pinned file, or pin this one if it is the classifier you mean"
-        )
+        raise ConfigError(files.pin_mismatch(key, found, sha256, pin["sha256"]))
     return found
 
 

@@ -143,6 +143,15 @@ def file_hash(path: str | os.PathLike, algorithm: str = "sha256", chunk_size: in
     return digest.hexdigest()
 
 
+def pin_mismatch(key: str, path: str | os.PathLike, found: str, pinned: str) -> str:
+    """What is wrong when the file a config key pins ({key: {file, sha256}}) has another SHA-256: said alike where
+    the config is checked and where a job checks its copy (the file may change in between)."""
+    return (
+        f"{key}.sha256: {path} has SHA-256 {found}, but the config pins {pinned}; point {key}.file at the pinned "
+        "file, or pin this one if it is the file you mean"
+    )
+
+
 def git_commit(directory: str | os.PathLike) -> str | None:
     try:
         result = subprocess.run(
