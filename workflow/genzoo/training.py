@@ -382,8 +382,7 @@ def train_alone(
             run=run,
             device=str(device),
             hardware=list(dict.fromkeys(row["hardware"] for row in epoch_rows)),  # what trained its epochs, in order
-            cpu=cpu,  # this attempt's machine
-            gpu=gpu,
+            gpu=gpu,  # this attempt's machine, beside the CPU provenance records
             threads=torch.get_num_threads(),
             subnormals_flushed=flushing,
             resumed_after_epoch=done,
