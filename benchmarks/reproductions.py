@@ -1,6 +1,6 @@
-"""docs/reproductions.md's table, from a workflow folder that ran config/mnist.yaml or config/fashion.yaml.
+"""docs/reproductions.md's table, from the workflow folders that ran config/mnist.yaml or config/fashion.yaml.
 
-    python benchmarks/reproductions.py DIR [--grids OUT.png]
+    python benchmarks/reproductions.py DIR [DIR ...] [--grids OUT.png]
 
 Per config entry (a preset at its reference's budget, over its seeds): the budget as epochs x batches of
 B = optimizer steps, the seeds, the minutes of training per seed (the epochs' own time, over every attempt),
@@ -9,6 +9,11 @@ classes covered; then per dataset the
 classifier's test accuracy and the real-vs-real FID. It reads results/summary.csv, so the summary must be
 made first (with `select`, for the entries that have finished). --grids writes the last sample grid of each
 entry's first seed side by side, at one height, as one PNG.
+
+Seeds that ran in several folders (one machine each, or one session each) count as one entry's seeds when the
+folders are given together: each run's files are read from its own folder. Their scores must be on one scale, so
+folders whose runs of a dataset were scored by different classifiers, or against other numbers of samples, are
+refused, as is a run found in two folders.
 """
 
 import argparse
@@ -50,21 +55,51 @@ def training_seconds(run_folder: Path) -> float:
     return training_time(pd.read_csv(run_folder / "losses_epochs.csv"))["train_seconds"]
 
 
-def table(folder: Path) -> str:
-    summary = pd.read_csv(folder / "results" / "summary.csv")
+def load_summaries(folders: list[Path]) -> pd.DataFrame:
+    """The folders' summary.csv rows as one table, each row with its folder, an entry's runs in seed order."""
+    tables = []
+    for folder in folders:
+        path = folder / "results" / "summary.csv"
+        if not path.is_file():
+            raise SystemExit(f"{path}: no summary here; make it first (snakemake results/summary.csv with the config)")
+        tables.append(pd.read_csv(path, dtype={"classifier_sha256": str}).assign(folder=folder))  # a hash, not a number
+    summary = pd.concat(tables, ignore_index=True)
+    for run, rows in summary[summary.duplicated("run", keep=False)].groupby("run", sort=False):
+        raise SystemExit(f"run {run} is in {' and '.join(map(str, rows['folder']))}: give one of those folders only")
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        for column, what in (("classifier_sha256", "classifiers"), ("n_generated", "numbers of samples")):
+            if rows[column].nunique() > 1:
+                found = "; ".join(
+                    f"{value} in {', '.join(map(str, group['folder'].unique()))}"
+                    for value, group in rows.groupby(column)
+                )
+                raise SystemExit(
+                    f"{dataset}: the folders' runs were scored with different {what} ({column}: {found}), so their "
+                    "scores are not on one scale; score them alike (a config that pins the classifier, one n_samples)"
+                )
+    first_seen = summary["entry"].map({entry: index for index, entry in enumerate(summary["entry"].unique())})
+    return summary.assign(first_seen=first_seen).sort_values(["first_seen", "seed"], kind="stable")
+
+
+def table(summary: pd.DataFrame) -> str:
     lines = [
         "| preset | budget: epochs × batches = steps | seeds | minutes per seed | best FID (epochs) "
         "| final FID | classes covered (final, per seed) |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for entry, runs in summary.groupby("entry", sort=False):
+        folder = runs["folder"].iloc[0]
         trained = runs["run"].iloc[0].removesuffix("+ema")  # a moving average is scored from its run's checkpoints
         info = json.loads((folder / "results" / "runs" / trained / "train_info.json").read_text())
         stats = json.loads((folder / "results" / "data" / info["run"]["dataset"] / "stats.json").read_text())
         epochs = ", ".join(str(epoch) for epoch in runs["best_epoch"])
         averaged = f", moving average {info['run']['ema']}" if entry.endswith("+ema") else ""
-        runs_dir = folder / "results" / "runs"
-        seconds = pd.Series([training_seconds(runs_dir / run.removesuffix("+ema")) for run in runs["run"]])
+        seconds = pd.Series(
+            [
+                training_seconds(folder / "results" / "runs" / run.removesuffix("+ema"))
+                for run, folder in zip(runs["run"], runs["folder"], strict=True)
+            ]
+        )
         lines.append(
             f"| `{runs['preset'].iloc[0]}`{averaged} | {budget(info['run'], stats['train']['count'])} | {len(runs)} "
             f"| {minutes(seconds)} | {format_spread(runs['best_fid'], 'fid')} ({epochs}) "
@@ -74,16 +109,16 @@ def table(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def final_grids(folder: Path, out_path: Path, height: int = 260, per_row: int = 4, gap: int = 12) -> None:
+def final_grids(summary: pd.DataFrame, out_path: Path, height: int = 260, per_row: int = 4, gap: int = 12) -> None:
     """The last rendered frame of each entry's first run, scaled to one height, per_row to a row, on white."""
     from PIL import Image
 
-    summary = pd.read_csv(folder / "results" / "summary.csv")
     frames = []
     for entry, runs in summary.groupby("entry", sort=False):
         if entry.endswith("+ema"):  # the frames are the generator's own
             continue
-        last = sorted((folder / "results" / "runs" / runs["run"].iloc[0] / "frames").glob("epoch_*.png"))[-1]
+        first = runs.iloc[0]
+        last = sorted((first["folder"] / "results" / "runs" / first["run"] / "frames").glob("epoch_*.png"))[-1]
         with Image.open(last) as frame:
             width = round(frame.width * height / frame.height)
             frames.append(frame.convert("L").resize((width, height), Image.Resampling.LANCZOS))
@@ -100,13 +135,15 @@ def final_grids(folder: Path, out_path: Path, height: int = 260, per_row: int = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", type=Path, help="the workflow folder (snakemake --directory) holding results/")
+    parser.add_argument(
+        "folders", type=Path, nargs="+", help="the workflow folders (snakemake --directory) holding results/"
+    )
     parser.add_argument("--grids", type=Path, help="write the entries' last sample grids, side by side, here")
     args = parser.parse_args()
-    print(table(args.folder))
+    summary = load_summaries(args.folders)
+    print(table(summary))
     if args.grids:
-        final_grids(args.folder, args.grids)
-    summary = pd.read_csv(args.folder / "results" / "summary.csv")
+        final_grids(summary, args.grids)
     for dataset, runs in summary.groupby("dataset"):
         accuracy = runs["classifier_test_accuracy"].iloc[0]
         floor = runs["fid_floor"].iloc[0]

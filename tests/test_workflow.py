@@ -736,3 +736,57 @@ def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo,
     assert gan[4] == f"{format_score(best['best_fid'], 'fid')} ({best['best_epoch']})"
     with Image.open(out) as image:
         assert image.size[1] == 260  # three grids: one row
+
+
+def reproductions(repo: Path, *folders: Path) -> subprocess.CompletedProcess:
+    script = repo / "benchmarks" / "reproductions.py"
+    return subprocess.run([sys.executable, str(script), *map(str, folders)], capture_output=True, text=True)
+
+
+def another_seed(finished: Path, folder: Path, **changes) -> pd.Series:
+    """A folder of its own holding a second seed of the finished workflow's pytorch-gan entry: its run's epoch table
+    and train_info, the dataset's stats and a summary row, with the row's columns changed as asked."""
+    summary = pd.read_csv(finished / "results/summary.csv")
+    row = summary[summary["preset"] == "pytorch-gan"].iloc[0].copy()
+    run = f"{row['run']}-seed{row['seed'] + 1}"
+    for name in ("train_info.json", "losses_epochs.csv"):
+        (folder / "results/runs" / run).mkdir(parents=True, exist_ok=True)
+        shutil.copy(finished / "results/runs" / row["run"] / name, folder / "results/runs" / run / name)
+    shutil.copytree(finished / "results/data", folder / "results/data", ignore=shutil.ignore_patterns("*.pt"))
+    row["run"], row["seed"] = run, row["seed"] + 1
+    row["best_fid"], row["final_fid"] = row["best_fid"] + 10, row["final_fid"] + 20
+    for column, value in changes.items():
+        row[column] = value
+    pd.DataFrame([row]).to_csv(folder / "results/summary.csv", index=False)
+    return row
+
+
+def test_reproductions_table_counts_the_seeds_of_several_folders_as_one_entry(repo, finished, tmp_path):
+    from genzoo.scores import format_spread
+
+    second = another_seed(finished, tmp_path / "second")
+    result = reproductions(repo, tmp_path / "second", finished)
+    assert result.returncode == 0, result.stderr
+    gan = next(line for line in result.stdout.splitlines() if line.startswith("| `pytorch-gan`")).split(" | ")
+    first = pd.read_csv(finished / "results/summary.csv").set_index("preset").loc["pytorch-gan"]
+    assert gan[2] == "2"
+    # the first folder's seed comes second: an entry's runs are listed in seed order
+    best = format_spread(pd.Series([first["best_fid"], second["best_fid"]]), "fid")
+    assert gan[4] == f"{best} ({first['best_epoch']}, {second['best_epoch']})"
+    assert gan[5] == format_spread(pd.Series([first["final_fid"], second["final_fid"]]), "fid")
+    assert sum(line.startswith("| `") for line in result.stdout.splitlines()) == len(TINY["runs"])
+
+
+def test_reproductions_refuse_folders_scored_by_different_classifiers_or_holding_one_run_twice(
+    repo, finished, tmp_path
+):
+    another_seed(finished, tmp_path / "other", classifier_sha256="0" * 64)
+    result = reproductions(repo, finished, tmp_path / "other")
+    assert result.returncode != 0
+    assert "mnist-5k: the folders' runs were scored with different classifiers" in result.stderr
+    assert f"{'0' * 64} in {tmp_path / 'other'}" in result.stderr
+
+    result = reproductions(repo, finished, finished)
+    assert (
+        result.returncode != 0 and f"is in {finished} and {finished}: give one of those folders only" in result.stderr
+    )
