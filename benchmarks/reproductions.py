@@ -13,7 +13,8 @@ entry's first seed side by side, at one height, as one PNG.
 Seeds that ran in several folders (one machine each, or one session each) count as one entry's seeds when the
 folders are given together: each run's files are read from its own folder. Their scores must be on one scale, so
 folders whose runs of a dataset were scored by different classifiers, or against other numbers of samples, are
-refused, as is a run found in two folders.
+refused, as are an entry's runs of other presets or epochs and a seed found in two folders. Several datasets give a
+table each.
 """
 
 import argparse
@@ -64,24 +65,64 @@ def load_summaries(folders: list[Path]) -> pd.DataFrame:
             raise SystemExit(f"{path}: no summary here; make it first (snakemake results/summary.csv with the config)")
         tables.append(pd.read_csv(path, dtype={"classifier_sha256": str}).assign(folder=folder))  # a hash, not a number
     summary = pd.concat(tables, ignore_index=True)
-    for run, rows in summary[summary.duplicated("run", keep=False)].groupby("run", sort=False):
-        raise SystemExit(f"run {run} is in {' and '.join(map(str, rows['folder']))}: give one of those folders only")
-    for dataset, rows in summary.groupby("dataset", sort=False):
-        for column, what in (("classifier_sha256", "classifiers"), ("n_generated", "numbers of samples")):
-            if rows[column].nunique() > 1:
-                found = "; ".join(
-                    f"{value} in {', '.join(map(str, group['folder'].unique()))}"
-                    for value, group in rows.groupby(column)
-                )
-                raise SystemExit(
-                    f"{dataset}: the folders' runs were scored with different {what} ({column}: {found}), so their "
-                    "scores are not on one scale; score them alike (a config that pins the classifier, one n_samples)"
-                )
-    first_seen = summary["entry"].map({entry: index for index, entry in enumerate(summary["entry"].unique())})
+    refuse_seeds_found_twice(summary)
+    refuse_other_scales(summary)
+    refuse_other_budgets(summary)
+    key = summary["dataset"] + "/" + summary["entry"]
+    first_seen = key.map({name: index for index, name in enumerate(key.unique())})
     return summary.assign(first_seen=first_seen).sort_values(["first_seen", "seed"], kind="stable")
 
 
+def where(rows: pd.DataFrame, column: str) -> str:
+    """Each value of the column, with the folders it came from."""
+    return "; ".join(
+        f"{value} in {', '.join(map(str, group['folder'].unique()))}"
+        for value, group in rows.groupby(column, dropna=False, sort=False)
+    )
+
+
+def refuse_seeds_found_twice(summary: pd.DataFrame) -> None:
+    for (dataset, entry, seed), rows in summary.groupby(["dataset", "entry", "seed"], sort=False):
+        if len(rows) > 1:
+            raise SystemExit(
+                f"{dataset}: seed {seed} of {entry} is in {' and '.join(map(str, rows['folder']))}: give one of those "
+                "folders only"
+            )
+
+
+def refuse_other_scales(summary: pd.DataFrame) -> None:
+    """One dataset's scores compare only when one classifier scored the same number of samples for each run."""
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        for column, what in (("classifier_sha256", "classifiers"), ("n_generated", "numbers of samples")):
+            if rows[column].nunique(dropna=False) > 1:
+                raise SystemExit(
+                    f"{dataset}: the folders' runs were scored with different {what} ({column}: "
+                    f"{where(rows, column)}), so their scores are not on one scale; score them alike (a config that "
+                    "pins the classifier, one n_samples)"
+                )
+
+
+def refuse_other_budgets(summary: pd.DataFrame) -> None:
+    """An entry's seeds are one reproduction only when they ran the same preset for the same epochs."""
+    for (dataset, entry), rows in summary.groupby(["dataset", "entry"], sort=False):
+        for column in ("preset", "epochs"):
+            if rows[column].nunique(dropna=False) > 1:
+                raise SystemExit(
+                    f"{dataset}: the runs of {entry} differ in {column} ({where(rows, column)}), so they are not "
+                    "seeds of one reproduction"
+                )
+
+
 def table(summary: pd.DataFrame) -> str:
+    """One table per dataset, each under its name when there are several."""
+    tables = []
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        heading = [f"{dataset}:", ""] if summary["dataset"].nunique() > 1 else []
+        tables.append("\n".join(heading + dataset_table(rows)))
+    return "\n\n".join(tables)
+
+
+def dataset_table(summary: pd.DataFrame) -> list[str]:
     lines = [
         "| preset | budget: epochs × batches = steps | seeds | minutes per seed | best FID (epochs) "
         "| final FID | classes covered (final, per seed) |",
@@ -106,7 +147,7 @@ def table(summary: pd.DataFrame) -> str:
             f"| {format_spread(runs['final_fid'], 'fid')} "
             f"| {', '.join(str(int(classes)) for classes in runs['final_classes_covered'])} |"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def final_grids(summary: pd.DataFrame, out_path: Path, height: int = 260, per_row: int = 4, gap: int = 12) -> None:
@@ -114,7 +155,7 @@ def final_grids(summary: pd.DataFrame, out_path: Path, height: int = 260, per_ro
     from PIL import Image
 
     frames = []
-    for entry, runs in summary.groupby("entry", sort=False):
+    for (_, entry), runs in summary.groupby(["dataset", "entry"], sort=False):
         if entry.endswith("+ema"):  # the frames are the generator's own
             continue
         first = runs.iloc[0]

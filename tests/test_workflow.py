@@ -753,7 +753,7 @@ def another_seed(finished: Path, folder: Path, **changes) -> pd.Series:
         (folder / "results/runs" / run).mkdir(parents=True, exist_ok=True)
         shutil.copy(finished / "results/runs" / row["run"] / name, folder / "results/runs" / run / name)
     shutil.copytree(finished / "results/data", folder / "results/data", ignore=shutil.ignore_patterns("*.pt"))
-    row["run"], row["seed"] = run, row["seed"] + 1
+    row["run"], row["seed"], row["best_epoch"] = run, row["seed"] + 1, row["best_epoch"] + 100
     row["best_fid"], row["final_fid"] = row["best_fid"] + 10, row["final_fid"] + 20
     for column, value in changes.items():
         row[column] = value
@@ -777,16 +777,33 @@ def test_reproductions_table_counts_the_seeds_of_several_folders_as_one_entry(re
     assert sum(line.startswith("| `") for line in result.stdout.splitlines()) == len(TINY["runs"])
 
 
-def test_reproductions_refuse_folders_scored_by_different_classifiers_or_holding_one_run_twice(
-    repo, finished, tmp_path
-):
-    another_seed(finished, tmp_path / "other", classifier_sha256="0" * 64)
+def test_reproductions_give_a_dataset_a_table_of_its_own(repo, finished, tmp_path):
+    another_seed(finished, tmp_path / "other", dataset="another-dataset")
     result = reproductions(repo, finished, tmp_path / "other")
-    assert result.returncode != 0
-    assert "mnist-5k: the folders' runs were scored with different classifiers" in result.stderr
-    assert f"{'0' * 64} in {tmp_path / 'other'}" in result.stderr
+    assert result.returncode == 0, result.stderr
+    tables = result.stdout.split("another-dataset:\n")
+    assert len(tables) == 2 and tables[0].startswith("mnist-5k:\n")
+    assert [line.split(" | ")[2] for line in tables[1].splitlines() if line.startswith("| `")] == ["1"]
+    assert sum(line.startswith("| `pytorch-gan`") for line in tables[0].splitlines()) == 1
 
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"classifier_sha256": "0" * 64}, "mnist-5k: the folders' runs were scored with different classifiers"),
+        ({"n_generated": 7}, "mnist-5k: the folders' runs were scored with different numbers of samples"),
+        ({"epochs": 99}, "mnist-5k: the runs of gan differ in epochs"),
+    ],
+)
+def test_reproductions_refuse_seeds_that_do_not_compare(repo, finished, tmp_path, change, message):
+    [value] = change.values()
+    another_seed(finished, tmp_path / "other", **change)
+    result = reproductions(repo, finished, tmp_path / "other")
+    assert result.returncode != 0 and message in result.stderr
+    assert f"{value} in {tmp_path / 'other'}" in result.stderr  # each value named with its folder
+
+
+def test_reproductions_refuse_a_seed_found_in_two_folders(repo, finished):
     result = reproductions(repo, finished, finished)
-    assert (
-        result.returncode != 0 and f"is in {finished} and {finished}: give one of those folders only" in result.stderr
-    )
+    assert result.returncode != 0
+    assert f"of gan is in {finished} and {finished}: give one of those folders only" in result.stderr
