@@ -137,8 +137,8 @@ def dataset_table(summary: pd.DataFrame) -> list[str]:
         averaged = f", moving average {info['run']['ema']}" if entry.endswith("+ema") else ""
         seconds = pd.Series(
             [
-                training_seconds(folder / "results" / "runs" / run.removesuffix("+ema"))
-                for run, folder in zip(runs["run"], runs["folder"], strict=True)
+                training_seconds(run_folder / "results" / "runs" / run.removesuffix("+ema"))
+                for run, run_folder in zip(runs["run"], runs["folder"], strict=True)
             ]
         )
         lines.append(
