@@ -141,14 +141,15 @@ class Variant(NamedTuple):
 
 def parse_variant(variant: str) -> Variant:
     """'bf16+compile' -> run options {'precision': 'bf16', 'compile': True, ...}, the channels_last choice and
-    whether cuDNN autotunes. On CUDA, '+nchw' turns channels_last off, '+graph' replays each step as a CUDA graph and
+    whether cuDNN autotunes. '+nhwc' turns channels_last on (also on a CPU, where the workflow keeps NCHW). On CUDA,
+    '+nchw' turns channels_last off, '+graph' replays each step as a CUDA graph and
     '+autotune' sets torch.backends.cudnn.benchmark (cuDNN times its convolution algorithms for each shape once and
     keeps the fastest; the workflow leaves it off); '+fused' and '+unfused' set the run's `adam` to fused or to
     torch's default (otherwise the preset's own)."""
     precision, *flags = variant.split("+")
-    if precision not in ("fp32", "bf16") or set(flags) - {"compile", "nchw", "graph", "autotune", *ADAM_FLAGS}:
+    if precision not in ("fp32", "bf16") or set(flags) - {"compile", "nchw", "nhwc", "graph", "autotune", *ADAM_FLAGS}:
         raise SystemExit(
-            f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +graph, +autotune, "
+            f"--variants: {variant!r} is not fp32|bf16 followed by any of +compile, +nchw, +nhwc, +graph, +autotune, "
             "+fused, +unfused"
         )
     options = {"precision": precision, "compile": "compile" in flags, "cuda_graph": "graph" in flags}
@@ -157,7 +158,10 @@ def parse_variant(variant: str) -> Variant:
         raise SystemExit(f"--variants: {variant!r} names two Adams; give +fused or +unfused")
     if adams:
         options["adam"] = adams.pop()
-    return Variant(options, False if "nchw" in flags else None, "autotune" in flags)
+    if {"nchw", "nhwc"} <= set(flags):
+        raise SystemExit(f"--variants: {variant!r} names two layouts; give +nchw or +nhwc")
+    layout = {"nchw": False, "nhwc": True}
+    return Variant(options, next((layout[flag] for flag in flags if flag in layout), None), "autotune" in flags)
 
 
 def main() -> None:

@@ -44,6 +44,9 @@ def test_variants_parse_into_run_options(throughput):
         False,
     )
     assert throughput.parse_variant("fp32+nchw+graph")[1] is False
+    assert throughput.parse_variant("fp32+nhwc")[1] is True
+    with pytest.raises(SystemExit, match="names two layouts"):
+        throughput.parse_variant("fp32+nhwc+nchw")
     assert throughput.parse_variant("fp32+graph+autotune") == (
         {"precision": "fp32", "compile": False, "cuda_graph": True},
         None,
