@@ -160,8 +160,8 @@ def parse_variant(variant: str) -> Variant:
         options["adam"] = adams.pop()
     if {"nchw", "nhwc"} <= set(flags):
         raise SystemExit(f"--variants: {variant!r} names two layouts; give +nchw or +nhwc")
-    layout = {"nchw": False, "nhwc": True}
-    return Variant(options, next((layout[flag] for flag in flags if flag in layout), None), "autotune" in flags)
+    channels_last = True if "nhwc" in flags else False if "nchw" in flags else None
+    return Variant(options, channels_last, "autotune" in flags)
 
 
 def main() -> None:

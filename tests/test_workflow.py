@@ -715,13 +715,15 @@ def test_seeds_plan_one_run_each_and_select_keeps_only_the_named_entries(fresh):
     assert len(jobs["summary"]) == 1 and len(jobs["train_classifier"]) == 1
 
 
+def reproductions(repo: Path, *args: str | Path) -> subprocess.CompletedProcess:
+    """benchmarks/reproductions.py with these folders and options."""
+    script = repo / "benchmarks" / "reproductions.py"
+    return subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True)
+
+
 def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo, finished, tmp_path):
     out = tmp_path / "grids.png"
-    result = subprocess.run(
-        [sys.executable, str(repo / "benchmarks" / "reproductions.py"), str(finished), "--grids", str(out)],
-        capture_output=True,
-        text=True,
-    )
+    result = reproductions(repo, finished, "--grids", out)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| `")]
     assert sorted(row.split(" | ")[0].strip("| `") for row in rows) == sorted(
@@ -736,11 +738,6 @@ def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo,
     assert gan[4] == f"{format_score(best['best_fid'], 'fid')} ({best['best_epoch']})"
     with Image.open(out) as image:
         assert image.size[1] == 260  # three grids: one row
-
-
-def reproductions(repo: Path, *folders: Path) -> subprocess.CompletedProcess:
-    script = repo / "benchmarks" / "reproductions.py"
-    return subprocess.run([sys.executable, str(script), *map(str, folders)], capture_output=True, text=True)
 
 
 def another_seed(finished: Path, folder: Path, **changes) -> pd.Series:
