@@ -1,6 +1,6 @@
 """docs/reproductions.md's table, from the workflow folders that ran config/mnist.yaml or config/fashion.yaml.
 
-    python benchmarks/reproductions.py DIR [DIR ...] [--grids OUT.png]
+    python benchmarks/reproductions.py DIR [DIR ...] [--grids OUT.png] [--curves OUT.png]
 
 Per config entry (a preset at its reference's budget, over its seeds): the budget as epochs x batches of
 B = optimizer steps, the seeds, the minutes of training per seed (the epochs' own time, over every attempt),
@@ -8,7 +8,9 @@ the best checkpoint's FID (mean ± std over seeds, and the epochs it came from),
 classes covered; then per dataset the
 classifier's test accuracy and the real-vs-real FID. It reads results/summary.csv, so the summary must be
 made first (with `select`, for the entries that have finished). --grids writes the last sample grid of each
-entry's first seed side by side, at one height, as one PNG.
+entry's first seed side by side, at one height, as one PNG; --curves every score of every checkpoint by epoch, an
+entry's seeds in one colour, beside real images scored the same way (a folder's results/plots/metrics.png, drawn
+over all the folders given).
 
 Seeds that ran in several folders (one machine each, or one session each) count as one entry's seeds when the
 folders are given together: each run's files are read from its own folder. Their scores must be on one scale, so
@@ -29,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from genzoo.scores import format_spread  # noqa: E402
-from genzoo.summary import training_time  # noqa: E402
+from genzoo.summary import moving_average_scores, training_time  # noqa: E402
 
 
 def steps_per_epoch(run: dict, images: int) -> int:
@@ -174,17 +176,47 @@ def final_grids(summary: pd.DataFrame, out_path: Path, height: int = 260, per_ro
     canvas.save(out_path, optimize=True)
 
 
+def score_curves(summary: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, dict]]:
+    """Every checkpoint's scores per run (named dataset/run when there are several datasets, as their entries share
+    names), the entry each run is a seed of, and each dataset's real-vs-real scores: one file per dataset does, as
+    its folders' runs were scored by one classifier (refuse_other_scales)."""
+    several = summary["dataset"].nunique() > 1
+    metrics, entries, real = {}, {}, {}
+    for dataset, entry, run, folder in zip(
+        summary["dataset"], summary["entry"], summary["run"], summary["folder"], strict=True
+    ):
+        name = f"{dataset}/{run}" if several else run
+        scores = pd.read_csv(folder / "results" / "runs" / run.removesuffix("+ema") / "metrics.csv")
+        metrics[name] = moving_average_scores(scores) if run.endswith("+ema") else scores
+        entries[name] = f"{dataset}/{entry}" if several else entry
+        if dataset not in real:
+            real[dataset] = json.loads((folder / "results" / "classifiers" / dataset / "real_scores.json").read_text())
+    return metrics, entries, {dataset: reference["scores"] for dataset, reference in real.items()}
+
+
+def plot_score_curves(summary: pd.DataFrame, out_path: Path) -> None:
+    from genzoo import plots
+    from genzoo.scores import SCORES, present
+
+    metrics, entries, real = score_curves(summary)
+    scores = present(SCORES, pd.concat(metrics.values(), ignore_index=True))
+    plots.plot_scores_by_epoch(metrics, scores, real, str(out_path), entries=entries)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "folders", type=Path, nargs="+", help="the workflow folders (snakemake --directory) holding results/"
     )
     parser.add_argument("--grids", type=Path, help="write the entries' last sample grids, side by side, here")
+    parser.add_argument("--curves", type=Path, help="write every score of every checkpoint by epoch, all seeds, here")
     args = parser.parse_args()
     summary = load_summaries(args.folders)
     print(table(summary))
     if args.grids:
         final_grids(summary, args.grids)
+    if args.curves:
+        plot_score_curves(summary, args.curves)
     for dataset, runs in summary.groupby("dataset"):
         accuracy = runs["classifier_test_accuracy"].iloc[0]
         floor = runs["fid_floor"].iloc[0]

@@ -741,15 +741,22 @@ def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo,
 
 
 def another_seed(finished: Path, folder: Path, **changes) -> pd.Series:
-    """A folder of its own holding a second seed of the finished workflow's pytorch-gan entry: its run's epoch table
-    and train_info, the dataset's stats and a summary row, with the row's columns changed as asked."""
+    """A folder of its own holding a second seed of the finished workflow's pytorch-gan entry: its run's epoch table,
+    scores and train_info, the dataset's stats and real-vs-real scores and a summary row, with the row's columns
+    changed as asked."""
     summary = pd.read_csv(finished / "results/summary.csv")
     row = summary[summary["preset"] == "pytorch-gan"].iloc[0].copy()
     run = f"{row['run']}-seed{row['seed'] + 1}"
-    for name in ("train_info.json", "losses_epochs.csv"):
+    for name in ("train_info.json", "losses_epochs.csv", "metrics.csv"):
         (folder / "results/runs" / run).mkdir(parents=True, exist_ok=True)
         shutil.copy(finished / "results/runs" / row["run"] / name, folder / "results/runs" / run / name)
-    shutil.copytree(finished / "results/data", folder / "results/data", ignore=shutil.ignore_patterns("*.pt"))
+    for results in ("data", "classifiers"):  # the weights stay behind: nothing here reads them
+        shutil.copytree(
+            finished / "results" / results, folder / "results" / results, ignore=shutil.ignore_patterns("*.pt")
+        )
+    if "dataset" in changes:  # its real-vs-real scores under the dataset's name too (train_info keeps the data's)
+        classifiers = folder / "results" / "classifiers"
+        shutil.copytree(classifiers / row["dataset"], classifiers / changes["dataset"])
     row["run"], row["seed"], row["best_epoch"] = run, row["seed"] + 1, row["best_epoch"] + 100
     row["best_fid"], row["final_fid"] = row["best_fid"] + 10, row["final_fid"] + 20
     for column, value in changes.items():
@@ -772,6 +779,58 @@ def test_reproductions_table_counts_the_seeds_of_several_folders_as_one_entry(re
     assert gan[4] == f"{best} ({first['best_epoch']}, {second['best_epoch']})"
     assert gan[5] == format_spread(pd.Series([first["final_fid"], second["final_fid"]]), "fid")
     assert sum(line.startswith("| `") for line in result.stdout.splitlines()) == len(TINY["runs"])
+
+
+def test_reproductions_draw_every_score_of_every_seed_beside_the_real_images(repo, finished, tmp_path):
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import reproductions as script
+
+    second = another_seed(finished, tmp_path / "second")
+    summary = script.load_summaries([finished, tmp_path / "second"])
+    metrics, entries, real = script.score_curves(summary)
+    assert sorted(metrics) == sorted(summary["run"]) and second["run"] in metrics
+    first = summary[(summary["preset"] == "pytorch-gan") & (summary["folder"] == finished)]["run"].item()
+    assert entries[second["run"]] == entries[first] == "gan"
+    copied = pd.read_csv(tmp_path / "second/results/runs" / second["run"] / "metrics.csv")
+    pd.testing.assert_frame_equal(metrics[second["run"]], copied)
+    [floor] = summary["fid_floor"].unique()
+    assert list(real) == ["mnist-5k"] and real["mnist-5k"]["fid"] == pytest.approx(floor)
+    out = tmp_path / "curves.png"
+    result = reproductions(repo, finished, tmp_path / "second", "--curves", out)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as image:
+        assert image.size[0] > 1000 and image.size[1] > 600  # a grid of score panels
+
+
+def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(repo, finished, tmp_path):
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import reproductions as script
+
+    second = another_seed(finished, tmp_path / "second")
+    scores_path = tmp_path / "second/results/runs" / second["run"] / "metrics.csv"
+    scores = pd.read_csv(scores_path)
+    scores.assign(ema_fid=scores["fid"] + 1, ema_classes_covered=10).to_csv(scores_path, index=False)
+    averaged = second.copy()
+    averaged["run"], averaged["entry"] = f"{second['run']}+ema", "gan+ema"
+    pd.DataFrame([second, averaged]).to_csv(tmp_path / "second/results/summary.csv", index=False)
+    metrics, entries, _ = script.score_curves(script.load_summaries([tmp_path / "second"]))
+    assert entries[averaged["run"]] == "gan+ema"
+    assert metrics[averaged["run"]]["fid"].tolist() == (scores["fid"] + 1).tolist()
+    assert metrics[averaged["run"]]["classes_covered"].eq(10).all()
+    assert metrics[second["run"]]["fid"].tolist() == scores["fid"].tolist()
+
+
+def test_reproductions_draw_the_scores_of_several_datasets_apart(repo, finished, tmp_path):
+    sys.path.insert(0, str(repo / "benchmarks"))
+    import reproductions as script
+
+    second = another_seed(finished, tmp_path / "other", dataset="another-dataset")
+    summary = script.load_summaries([finished, tmp_path / "other"])
+    first = summary[(summary["preset"] == "pytorch-gan") & (summary["folder"] == finished)]["run"].item()
+    metrics, entries, real = script.score_curves(summary)
+    assert entries[f"another-dataset/{second['run']}"] == "another-dataset/gan"
+    assert entries[f"mnist-5k/{first}"] == "mnist-5k/gan"
+    assert sorted(real) == ["another-dataset", "mnist-5k"]
 
 
 def test_reproductions_give_a_dataset_a_table_of_its_own(repo, finished, tmp_path):
