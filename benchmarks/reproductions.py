@@ -10,7 +10,8 @@ classifier's test accuracy and the real-vs-real FID. It reads results/summary.cs
 made first (with `select`, for the entries that have finished). --grids writes the last sample grid of each
 entry's first seed side by side, at one height, as one PNG; --curves every score of every checkpoint by epoch, an
 entry's seeds in one colour, beside real images scored the same way (a folder's results/plots/metrics.png, drawn
-over all the folders given).
+over all the folders given; several datasets share it, their runs and entries named dataset/name, each dataset's
+real images dashed its own way).
 
 Seeds that ran in several folders (one machine each, or one session each) count as one entry's seeds when the
 folders are given together: each run's files are read from its own folder. Their scores must be on one scale, so
@@ -31,7 +32,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from genzoo.scores import format_spread  # noqa: E402
-from genzoo.summary import moving_average_scores, training_time  # noqa: E402
+from genzoo.summary import (  # noqa: E402
+    is_moving_average,
+    moving_average_scores,
+    plot_every_score,
+    trained_run,
+    training_time,
+)
 
 
 def steps_per_epoch(run: dict, images: int) -> int:
@@ -132,14 +139,14 @@ def dataset_table(summary: pd.DataFrame) -> list[str]:
     ]
     for entry, runs in summary.groupby("entry", sort=False):
         folder = runs["folder"].iloc[0]
-        trained = runs["run"].iloc[0].removesuffix("+ema")  # a moving average is scored from its run's checkpoints
+        trained = trained_run(runs["run"].iloc[0])
         info = json.loads((folder / "results" / "runs" / trained / "train_info.json").read_text())
         stats = json.loads((folder / "results" / "data" / info["run"]["dataset"] / "stats.json").read_text())
         epochs = ", ".join(str(epoch) for epoch in runs["best_epoch"])
-        averaged = f", moving average {info['run']['ema']}" if entry.endswith("+ema") else ""
+        averaged = f", moving average {info['run']['ema']}" if is_moving_average(entry) else ""
         seconds = pd.Series(
             [
-                training_seconds(run_folder / "results" / "runs" / run.removesuffix("+ema"))
+                training_seconds(run_folder / "results" / "runs" / trained_run(run))
                 for run, run_folder in zip(runs["run"], runs["folder"], strict=True)
             ]
         )
@@ -158,7 +165,7 @@ def final_grids(summary: pd.DataFrame, out_path: Path, height: int = 260, per_ro
 
     frames = []
     for (_, entry), runs in summary.groupby(["dataset", "entry"], sort=False):
-        if entry.endswith("+ema"):  # the frames are the generator's own
+        if is_moving_average(entry):  # the frames are the generator's own
             continue
         first = runs.iloc[0]
         last = sorted((first["folder"] / "results" / "runs" / first["run"] / "frames").glob("epoch_*.png"))[-1]
@@ -176,31 +183,30 @@ def final_grids(summary: pd.DataFrame, out_path: Path, height: int = 260, per_ro
     canvas.save(out_path, optimize=True)
 
 
-def score_curves(summary: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, dict]]:
-    """Every checkpoint's scores per run (named dataset/run when there are several datasets, as their entries share
-    names), the entry each run is a seed of, and each dataset's real-vs-real scores: one file per dataset does, as
-    its folders' runs were scored by one classifier (refuse_other_scales)."""
+def score_curves(summary: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Every checkpoint's scores per run and the entry each run is a seed of; with several datasets both are named
+    dataset/name, as their configs' entries share names."""
     several = summary["dataset"].nunique() > 1
-    metrics, entries, real = {}, {}, {}
+    metrics, entries = {}, {}
     for dataset, entry, run, folder in zip(
         summary["dataset"], summary["entry"], summary["run"], summary["folder"], strict=True
     ):
         name = f"{dataset}/{run}" if several else run
-        scores = pd.read_csv(folder / "results" / "runs" / run.removesuffix("+ema") / "metrics.csv")
-        metrics[name] = moving_average_scores(scores) if run.endswith("+ema") else scores
+        scores = pd.read_csv(folder / "results" / "runs" / trained_run(run) / "metrics.csv")
+        metrics[name] = moving_average_scores(scores) if is_moving_average(run) else scores
         entries[name] = f"{dataset}/{entry}" if several else entry
-        if dataset not in real:
-            real[dataset] = json.loads((folder / "results" / "classifiers" / dataset / "real_scores.json").read_text())
-    return metrics, entries, {dataset: reference["scores"] for dataset, reference in real.items()}
+    return metrics, entries
 
 
-def plot_score_curves(summary: pd.DataFrame, out_path: Path) -> None:
-    from genzoo import plots
-    from genzoo.scores import SCORES, present
-
-    metrics, entries, real = score_curves(summary)
-    scores = present(SCORES, pd.concat(metrics.values(), ignore_index=True))
-    plots.plot_scores_by_epoch(metrics, scores, real, str(out_path), entries=entries)
+def real_scores(summary: pd.DataFrame) -> dict[str, dict]:
+    """Each dataset's real-vs-real scores, from the first folder given that holds the dataset (the rows' index is the
+    order they were read in): its folders' runs were all scored by one classifier at one sample size
+    (refuse_other_scales)."""
+    first = summary.sort_index().drop_duplicates("dataset")
+    return {
+        dataset: json.loads((folder / "results" / "classifiers" / dataset / "real_scores.json").read_text())["scores"]
+        for dataset, folder in zip(first["dataset"], first["folder"], strict=True)
+    }
 
 
 def main() -> None:
@@ -216,7 +222,8 @@ def main() -> None:
     if args.grids:
         final_grids(summary, args.grids)
     if args.curves:
-        plot_score_curves(summary, args.curves)
+        metrics, entries = score_curves(summary)
+        plot_every_score(metrics, real_scores(summary), str(args.curves), entries)
     for dataset, runs in summary.groupby("dataset"):
         accuracy = runs["classifier_test_accuracy"].iloc[0]
         floor = runs["fid_floor"].iloc[0]

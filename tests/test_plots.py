@@ -52,3 +52,20 @@ def test_an_entry_without_the_score_leaves_a_negative_score_drawn_as_dots(tmp_pa
     assert [(list(line.get_xdata()), list(line.get_ydata())) for line in means] == [([-105.0], [1])]
     seeds = [line for line in elbo.lines if line.get_marker() == "o"]
     assert [sorted(line.get_xdata()) for line in seeds] == [[-110.0, -100.0]]
+
+
+def test_two_datasets_real_images_are_dashed_apart_in_every_panel(tmp_path, drawn):
+    """A folder (or benchmarks/reproductions.py --curves over several) can hold MNIST and Fashion-MNIST runs."""
+    metrics = {
+        "a": pd.DataFrame({"epoch": [1, 2], "fid": [30.0, 20.0], "recall": [0.1, 0.2]}),
+        "b": pd.DataFrame({"epoch": [1, 2], "fid": [40.0, 35.0], "recall": [0.3, 0.4]}),
+    }
+    real = {"mnist": {"fid": 2.8, "recall": 0.86}, "fashion-mnist": {"fid": 0.3, "recall": 0.9}}
+    plots.plot_scores_by_epoch(metrics, [score("fid"), score("recall")], real, str(tmp_path / "m.png"))
+    for axis in drawn[0].axes[:2]:
+        real_lines = {
+            line.get_label(): line.get_linestyle() for line in axis.lines if line.get_label().startswith("real")
+        }
+        assert list(real_lines) == ["real images (mnist)", "real images (fashion-mnist)"]
+        assert real_lines["real images (mnist)"] == "--"  # one dataset's line as it always was
+        assert len(set(real_lines.values())) == 2

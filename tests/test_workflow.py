@@ -743,10 +743,11 @@ def test_reproductions_table_has_a_row_per_entry_and_draws_the_final_grids(repo,
 def another_seed(finished: Path, folder: Path, **changes) -> pd.Series:
     """A folder of its own holding a second seed of the finished workflow's pytorch-gan entry: its run's epoch table,
     scores and train_info, the dataset's stats and real-vs-real scores and a summary row, with the row's columns
-    changed as asked."""
+    changed as asked (its run's name and seed too)."""
     summary = pd.read_csv(finished / "results/summary.csv")
     row = summary[summary["preset"] == "pytorch-gan"].iloc[0].copy()
-    run = f"{row['run']}-seed{row['seed'] + 1}"
+    seed = changes.get("seed", row["seed"] + 1)
+    run = changes.get("run", f"{row['run']}-seed{seed}")
     for name in ("train_info.json", "losses_epochs.csv", "metrics.csv"):
         (folder / "results/runs" / run).mkdir(parents=True, exist_ok=True)
         shutil.copy(finished / "results/runs" / row["run"] / name, folder / "results/runs" / run / name)
@@ -757,7 +758,7 @@ def another_seed(finished: Path, folder: Path, **changes) -> pd.Series:
     if "dataset" in changes:  # its real-vs-real scores under the dataset's name too (train_info keeps the data's)
         classifiers = folder / "results" / "classifiers"
         shutil.copytree(classifiers / row["dataset"], classifiers / changes["dataset"])
-    row["run"], row["seed"], row["best_epoch"] = run, row["seed"] + 1, row["best_epoch"] + 100
+    row["run"], row["seed"], row["best_epoch"] = run, seed, row["best_epoch"] + 100
     row["best_fid"], row["final_fid"] = row["best_fid"] + 10, row["final_fid"] + 20
     for column, value in changes.items():
         row[column] = value
@@ -781,20 +782,30 @@ def test_reproductions_table_counts_the_seeds_of_several_folders_as_one_entry(re
     assert sum(line.startswith("| `") for line in result.stdout.splitlines()) == len(TINY["runs"])
 
 
-def test_reproductions_draw_every_score_of_every_seed_beside_the_real_images(repo, finished, tmp_path):
+def reproductions_module(repo: Path):
     sys.path.insert(0, str(repo / "benchmarks"))
     import reproductions as script
 
+    return script
+
+
+def set_real_fid(folder: Path, dataset: str, fid: float) -> None:
+    path = folder / "results/classifiers" / dataset / "real_scores.json"
+    reference = json.loads(path.read_text())
+    reference["scores"]["fid"] = fid
+    path.write_text(json.dumps(reference))
+
+
+def test_reproductions_draw_every_score_of_every_seed_beside_the_real_images(repo, finished, tmp_path):
+    script = reproductions_module(repo)
     second = another_seed(finished, tmp_path / "second")
     summary = script.load_summaries([finished, tmp_path / "second"])
-    metrics, entries, real = script.score_curves(summary)
-    assert sorted(metrics) == sorted(summary["run"]) and second["run"] in metrics
     first = summary[(summary["preset"] == "pytorch-gan") & (summary["folder"] == finished)]["run"].item()
+    metrics, entries = script.score_curves(summary)
+    assert sorted(metrics) == sorted(summary["run"]) and second["run"] in metrics
     assert entries[second["run"]] == entries[first] == "gan"
     copied = pd.read_csv(tmp_path / "second/results/runs" / second["run"] / "metrics.csv")
     pd.testing.assert_frame_equal(metrics[second["run"]], copied)
-    [floor] = summary["fid_floor"].unique()
-    assert list(real) == ["mnist-5k"] and real["mnist-5k"]["fid"] == pytest.approx(floor)
     out = tmp_path / "curves.png"
     result = reproductions(repo, finished, tmp_path / "second", "--curves", out)
     assert result.returncode == 0, result.stderr
@@ -802,10 +813,17 @@ def test_reproductions_draw_every_score_of_every_seed_beside_the_real_images(rep
         assert image.size[0] > 1000 and image.size[1] > 600  # a grid of score panels
 
 
-def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(repo, finished, tmp_path):
-    sys.path.insert(0, str(repo / "benchmarks"))
-    import reproductions as script
+def test_reproductions_take_the_real_images_scores_from_the_first_folder_given(repo, finished, tmp_path):
+    script = reproductions_module(repo)
+    another_seed(finished, tmp_path / "second")
+    [floor] = pd.read_csv(finished / "results/summary.csv")["fid_floor"].unique()
+    set_real_fid(tmp_path / "second", "mnist-5k", floor + 5)
+    assert script.real_scores(script.load_summaries([finished, tmp_path / "second"]))["mnist-5k"]["fid"] == floor
+    assert script.real_scores(script.load_summaries([tmp_path / "second", finished]))["mnist-5k"]["fid"] == floor + 5
 
+
+def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(repo, finished, tmp_path):
+    script = reproductions_module(repo)
     second = another_seed(finished, tmp_path / "second")
     scores_path = tmp_path / "second/results/runs" / second["run"] / "metrics.csv"
     scores = pd.read_csv(scores_path)
@@ -813,7 +831,7 @@ def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(repo,
     averaged = second.copy()
     averaged["run"], averaged["entry"] = f"{second['run']}+ema", "gan+ema"
     pd.DataFrame([second, averaged]).to_csv(tmp_path / "second/results/summary.csv", index=False)
-    metrics, entries, _ = script.score_curves(script.load_summaries([tmp_path / "second"]))
+    metrics, entries = script.score_curves(script.load_summaries([tmp_path / "second"]))
     assert entries[averaged["run"]] == "gan+ema"
     assert metrics[averaged["run"]]["fid"].tolist() == (scores["fid"] + 1).tolist()
     assert metrics[averaged["run"]]["classes_covered"].eq(10).all()
@@ -821,16 +839,18 @@ def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(repo,
 
 
 def test_reproductions_draw_the_scores_of_several_datasets_apart(repo, finished, tmp_path):
-    sys.path.insert(0, str(repo / "benchmarks"))
-    import reproductions as script
-
-    second = another_seed(finished, tmp_path / "other", dataset="another-dataset")
+    script = reproductions_module(repo)
+    first = pd.read_csv(finished / "results/summary.csv").query("preset == 'pytorch-gan'").iloc[0]
+    # a run of the same name and seed on another dataset, as config/mnist.yaml and config/fashion.yaml make them
+    another_seed(finished, tmp_path / "other", dataset="another-dataset", run=first["run"], seed=first["seed"])
+    set_real_fid(tmp_path / "other", "another-dataset", first["fid_floor"] + 5)
     summary = script.load_summaries([finished, tmp_path / "other"])
-    first = summary[(summary["preset"] == "pytorch-gan") & (summary["folder"] == finished)]["run"].item()
-    metrics, entries, real = script.score_curves(summary)
-    assert entries[f"another-dataset/{second['run']}"] == "another-dataset/gan"
-    assert entries[f"mnist-5k/{first}"] == "mnist-5k/gan"
-    assert sorted(real) == ["another-dataset", "mnist-5k"]
+    metrics, entries = script.score_curves(summary)
+    assert len(metrics) == len(summary)
+    assert entries[f"another-dataset/{first['run']}"] == "another-dataset/gan"
+    assert entries[f"mnist-5k/{first['run']}"] == "mnist-5k/gan"
+    real = script.real_scores(summary)
+    assert real["mnist-5k"]["fid"] == first["fid_floor"] and real["another-dataset"]["fid"] == first["fid_floor"] + 5
 
 
 def test_reproductions_give_a_dataset_a_table_of_its_own(repo, finished, tmp_path):

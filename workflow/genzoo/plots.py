@@ -80,7 +80,13 @@ class EntryStyle:
         return self.look[entry] | {"label": label if first else "_nolegend_"}
 
 
-REAL_LINE = {"ls": "--", "lw": 1.3, "color": "black", "alpha": 0.75}  # real images scored the same way
+# Real images scored the same way: black, dashed otherwise per dataset, so two datasets' lines read apart.
+REAL_DASHES = ["--", ":", "-.", (0, (6, 2, 1, 2, 1, 2))]
+
+
+def real_line(index: int) -> dict:
+    """Line keywords for the index-th dataset's real images."""
+    return {"ls": REAL_DASHES[index % len(REAL_DASHES)], "lw": 1.3, "color": "black", "alpha": 0.75}
 
 
 def plot_metric_by_epoch(
@@ -98,8 +104,8 @@ def plot_metric_by_epoch(
     style = EntryStyle([frame["run"].iloc[0] for frame in frames], entries)
     for frame in frames:
         axis.plot(frame["epoch"], frame[score.column], ms=3, **style(axis, frame["run"].iloc[0]))
-    for dataset, value in (real or {}).items():
-        axis.axhline(value, **REAL_LINE, label=f"real images ({dataset})")
+    for index, (dataset, value) in enumerate((real or {}).items()):
+        axis.axhline(value, **real_line(index), label=f"real images ({dataset})")
     if log_scale:
         axis.set_yscale("log")
     axis.set(xlabel="epoch", ylabel=score.label, title=f"{score_title(score)}, by epoch")
@@ -130,9 +136,9 @@ def plot_scores_by_epoch(
         for run, frame in metrics.items():
             if score.column in frame and frame[score.column].notna().any():  # an entry's look is the same everywhere
                 axis.plot(frame["epoch"], frame[score.column], ms=2.5, **style(axis, run))
-        for dataset, reference in real.items():
+        for index, (dataset, reference) in enumerate(real.items()):
             if score.column in reference:
-                axis.axhline(reference[score.column], **REAL_LINE, label=f"real images ({dataset})")
+                axis.axhline(reference[score.column], **real_line(index), label=f"real images ({dataset})")
         if score.column == "fid":
             axis.set_yscale("log")
         axis.set(title=score_title(score), xlabel="epoch")
@@ -176,9 +182,9 @@ def plot_best_checkpoints(table: pd.DataFrame, scores: list, real: dict[str, dic
                 axis.plot(v, [position] * len(v), "o", ms=3, color="black", alpha=0.6)
         axis.set_yticks(range(len(groups)), labels, fontsize=8)
         axis.invert_yaxis()
-        for reference in real.values():
+        for index, reference in enumerate(real.values()):
             if score.column in reference:
-                axis.axvline(reference[score.column], **REAL_LINE)
+                axis.axvline(reference[score.column], **real_line(index))
         axis.set_title(score_title(score), fontsize=9)
         axis.grid(alpha=0.3, axis="x")
     figure.suptitle("Best checkpoint of each run: mean ± std over seeds, dots: single seeds (dashed: real images)")

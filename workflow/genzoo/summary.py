@@ -23,6 +23,18 @@ def tidy_scores(metrics: dict[str, pd.DataFrame], infos: dict[str, dict]) -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
+MOVING_AVERAGE = "+ema"  # a run's moving average of its generator competes as the run's name with this suffix
+
+
+def trained_run(name: str) -> str:
+    """The run whose checkpoints a summary row was scored from: a moving average's run, else the row's own."""
+    return name.removesuffix(MOVING_AVERAGE)
+
+
+def is_moving_average(name: str) -> bool:
+    return name.endswith(MOVING_AVERAGE)
+
+
 def moving_average_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     """A run's ema_* scores as the scores of a run: the columns without their prefix, by the same epochs."""
     averaged = {column.removeprefix("ema_"): metrics[column] for column in metrics if column.startswith("ema_")}
@@ -36,6 +48,15 @@ def training_time(epoch_losses: pd.DataFrame) -> dict:
     seconds = float(epoch_losses["seconds"].sum())
     images = float((epoch_losses["seconds"] * epoch_losses["images_per_s"]).sum())
     return {"train_seconds": round(seconds, 1), "images_per_s": round(images / seconds, 1) if seconds else 0.0}
+
+
+def plot_every_score(
+    metrics: dict[str, pd.DataFrame], real: dict[str, dict], out_path: str, entries: dict[str, str]
+) -> list[Score]:
+    """Every score any run has, by epoch (plots.plot_scores_by_epoch); returns those scores."""
+    scores = present(SCORES, pd.concat(metrics.values(), ignore_index=True))
+    plots.plot_scores_by_epoch(metrics, scores, real, out_path, entries=entries)
+    return scores
 
 
 def run_row(metrics: pd.DataFrame, info: dict, epoch_losses: pd.DataFrame, reference: dict, entry: str) -> dict:
@@ -108,11 +129,11 @@ def summarize(
     entries = dict(entries or {})
     for run in list(metrics):  # a run's moving average of its generator competes as a run of its own
         if "ema_fid" in metrics[run]:
-            name = f"{run}+ema"
+            name = f"{run}{MOVING_AVERAGE}"
             metrics[name] = moving_average_scores(metrics[run])
             infos[name] = infos[run] | {"run": infos[run]["run"] | {"name": name}}
             epoch_losses[name] = epoch_losses[run]
-            entries[name] = f"{entries.get(run, run)}+ema"
+            entries[name] = f"{entries.get(run, run)}{MOVING_AVERAGE}"
     rows = [
         run_row(
             metrics[run], infos[run], epoch_losses[run], references[infos[run]["run"]["dataset"]], entries.get(run, run)
@@ -130,9 +151,7 @@ def summarize(
         plots.plot_metric_by_epoch(
             metrics_csvs, by_column[column], plot_paths[column], real_values, log_scale=log_scale, entries=entries
         )
-    all_metrics = pd.concat(metrics.values(), ignore_index=True)
-    scores = present(SCORES, all_metrics)
     real = {name: r["scores"] for name, r in references.items()}
-    plots.plot_scores_by_epoch(metrics, scores, real, plot_paths["metrics"], entries=entries)
+    scores = plot_every_score(metrics, real, plot_paths["metrics"], entries)
     plots.plot_best_checkpoints(table, scores, real, plot_paths["comparison"])
     return table
