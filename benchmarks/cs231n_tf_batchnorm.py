@@ -20,8 +20,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 import torch
+
+try:
+    import tensorflow as tf
+except ModuleNotFoundError:
+    raise SystemExit("this check needs TensorFlow, which the workflow does not: pip install tensorflow-cpu") from None
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
