@@ -5,14 +5,16 @@ requirements are installed:
 
     python benchmarks/cs231n_tf_batchnorm.py [--steps 20] [--seed 0]
 
-The Keras generator has the notebook's layers at Keras' defaults: Dense 1024 ReLU, BatchNormalization, Dense 7*7*128
-ReLU, BatchNormalization, Reshape (7, 7, 128), Conv2DTranspose 64 4x4 stride 2 'same' ReLU, BatchNormalization,
-Conv2DTranspose 1 4x4 stride 2 'same' tanh, Reshape (784,). It takes --steps Adam steps (lr 1e-3, beta_1 0.5) as
-run_a_gan takes its generator's: G(noise) inside a GradientTape, without training=True, then apply_gradients, with
-the generator's loss against a fixed random linear discriminator (any loss moves the weights). Printed: how far the
-BatchNorm layers' moving statistics and their scale and shift moved, and the largest difference between Keras'
-output and the preset's generator given Keras' weights, on fresh noise, called as run_a_gan calls it and, for
-contrast, with training=True (batch statistics: what the notebook does not do).
+The Keras generator has the layers the notebook specifies (its dc_generator is left to the student), at Keras'
+defaults: Dense 1024 ReLU, BatchNormalization, Dense 7*7*128 ReLU, BatchNormalization, Reshape (7, 7, 128),
+Conv2DTranspose 64 4x4 stride 2 'same' ReLU, BatchNormalization, Conv2DTranspose 1 4x4 stride 2 'same' tanh, Reshape
+(784,). It takes --steps Adam steps (lr 1e-3, beta_1 0.5) as run_a_gan takes its generator's: G(noise) inside a
+GradientTape, without training=True, then apply_gradients, with the generator's loss against a fixed random linear
+discriminator (any loss moves the weights). Printed: how far the BatchNorm layers' moving statistics and their scale
+and shift moved, and the largest difference between Keras' output and the preset's generator, given Keras' weights
+and run in training mode as the workflow trains it, on fresh noise: Keras' generator called as run_a_gan calls it
+and, for contrast, with training=True (batch statistics: what the notebook does not do). It exits non-zero unless the
+moving statistics stayed at 0 and 1, the preset's running statistics stayed as copied, and the outputs agree to 1e-5.
 """
 
 import argparse
@@ -76,25 +78,28 @@ def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
     """Keras' weights into the preset's layers: dense kernels transposed, the 7*7*128 features reordered from
     channels-last to channels-first, transposed-convolution kernels from (h, w, out, in) to (in, out, h, w)."""
     dense = [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.Dense)]
-    norms = [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
     deconvs = [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.Conv2DTranspose)]
     ours = preset.model
-    order = channels_first_order()
-    orders = [slice(None), order, slice(None)]
+    # The features of each BatchNorm in Keras' order: only the second one's (after the 7*7*128 dense layer) are
+    # reordered; the two dense layers' outputs are the first two BatchNorms' inputs, so they share the first two.
+    orders = [slice(None), channels_first_order(), slice(None)]
     with torch.no_grad():
         for layer, linear, features in zip(dense, (ours[0], ours[3]), orders[:2], strict=True):
             kernel, bias = (v.numpy() for v in layer.weights)
             linear.weight.copy_(torch.from_numpy(kernel[:, features].T.copy()))
             linear.bias.copy_(torch.from_numpy(bias[features].copy()))
-        for layer, norm, features in zip(norms, (ours[2], ours[5], ours[9]), orders, strict=True):
-            gamma, beta, mean, variance = (v.numpy()[features] for v in layer.weights)
-            for target, value in ((norm.weight, gamma), (norm.bias, beta), (norm.running_mean, mean)):
-                target.copy_(torch.from_numpy(value.copy()))
-            norm.running_var.copy_(torch.from_numpy(variance.copy()))
+        for layer, norm, features in zip(batch_norms(keras_model), (ours[2], ours[5], ours[9]), orders, strict=True):
+            targets = (norm.weight, norm.bias, norm.running_mean, norm.running_var)  # Keras' order of the four
+            for target, value in zip(targets, layer.weights, strict=True):
+                target.copy_(torch.from_numpy(value.numpy()[features].copy()))
         for layer, deconv in zip(deconvs, (ours[7], ours[10]), strict=True):
             kernel, bias = (v.numpy() for v in layer.weights)
             deconv.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()))
             deconv.bias.copy_(torch.from_numpy(bias))
+
+
+def batch_norms(keras_model: tf.keras.Model) -> list:
+    return [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
 
 
 def keras_version() -> str:
@@ -106,34 +111,58 @@ def keras_version() -> str:
     return tf.keras.__version__
 
 
+def report_statistics(keras_model: tf.keras.Model, steps: int) -> bool:
+    """Prints how far each BatchNorm's four variables moved; True when the moving statistics stayed at 0 and 1."""
+    stayed = True
+    for index, layer in enumerate(batch_norms(keras_model), start=1):
+        gamma, beta, mean, variance = (v.numpy() for v in layer.weights)
+        print(
+            f"BatchNorm {index} after {steps} steps: moving mean max |m| {np.abs(mean).max():.3g}, moving "
+            f"variance max |v - 1| {np.abs(variance - 1).max():.3g}; scale max |g - 1| {np.abs(gamma - 1).max():.3g}, "
+            f"shift max |b| {np.abs(beta).max():.3g}"
+        )
+        stayed = stayed and not mean.any() and (variance == 1).all()
+    return stayed
+
+
+def preset_in_training(keras_model: tf.keras.Model, noise: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The preset's generator given Keras' weights, run in training mode (as the workflow trains it) on the noise;
+    also whether its running statistics stayed as copied."""
+    preset = DCGenerator(NOISE, edition="tf").train()
+    copy_weights(keras_model, preset)
+    norms = (preset.model[2], preset.model[5], preset.model[9])
+    before = [(norm.running_mean.clone(), norm.running_var.clone()) for norm in norms]
+    with torch.no_grad():
+        images = preset(torch.from_numpy(noise)).reshape(len(noise), 784).numpy()
+    kept = all(
+        torch.equal(mean, norm.running_mean) and torch.equal(variance, norm.running_var)
+        for (mean, variance), norm in zip(before, norms, strict=True)
+    )
+    return images, kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=20, help="Adam steps (at least 1: the scales must move)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    tf.random.set_seed(args.seed)
+    if args.steps < 1:
+        parser.error("--steps must be at least 1: untrained, the BatchNorm parameters could be copied in any order")
+    tf.keras.utils.set_random_seed(args.seed)  # Python's, NumPy's and TensorFlow's generators, Keras' initialisers
     print(f"tensorflow {tf.__version__}, Keras {keras_version()}, torch {torch.__version__}")
 
     generator = keras_generator()
     train_as_run_a_gan(generator, args.steps)
-    norms = [layer for layer in generator.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
-    for index, layer in enumerate(norms):
-        gamma, beta, mean, variance = (v.numpy() for v in layer.weights)
-        print(
-            f"BatchNorm {index + 1} after {args.steps} steps: moving mean max |m| {np.abs(mean).max():.3g}, moving "
-            f"variance max |v - 1| {np.abs(variance - 1).max():.3g}; scale max |g - 1| {np.abs(gamma - 1).max():.3g}, "
-            f"shift max |b| {np.abs(beta).max():.3g}"
-        )
-
-    preset = DCGenerator(NOISE, edition="tf").eval()
-    copy_weights(generator, preset)
+    stayed = report_statistics(generator, args.steps)
     noise = tf.random.uniform([BATCH, NOISE], -1, 1)
-    with torch.no_grad():
-        ours = preset(torch.from_numpy(noise.numpy())).reshape(BATCH, 784).numpy()
-    as_called = generator(noise).numpy()
-    batch_statistics = generator(noise, training=True).numpy()
-    print(f"largest |Keras - preset|, G(noise) as run_a_gan calls it: {np.abs(as_called - ours).max():.3g}")
-    print(f"largest |Keras - preset|, G(noise, training=True) instead: {np.abs(batch_statistics - ours).max():.3g}")
+    ours, kept = preset_in_training(generator, noise.numpy())
+    as_called = np.abs(generator(noise).numpy() - ours).max()
+    batch_statistics = np.abs(generator(noise, training=True).numpy() - ours).max()
+    print(f"largest |Keras - preset (training mode)|, G(noise) as run_a_gan calls it: {as_called:.3g}")
+    print(f"largest |Keras - preset (training mode)|, G(noise, training=True) instead: {batch_statistics:.3g}")
+    print(f"the preset's running statistics after its forward pass: {'unchanged' if kept else 'MOVED'}")
+    if not (stayed and kept and as_called < 1e-5):
+        raise SystemExit("the preset does not run Keras' BatchNorm as run_a_gan calls it")
 
 
 if __name__ == "__main__":
