@@ -6,6 +6,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
+# The benchmark scripts, importable by name; after the installed packages, so that none of them shadows one.
+sys.path.append(str(REPO / "benchmarks"))
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,7 @@ import yaml
 
 
 @pytest.fixture(scope="module")
-def throughput(repo):
-    sys.path.insert(0, str(repo / "benchmarks"))
+def throughput():
     import throughput
 
     return throughput
@@ -92,8 +91,7 @@ def test_dry_run_benchmark_plans_the_whole_grid(repo, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pipeline(repo):
-    sys.path.insert(0, str(repo / "benchmarks"))
+def pipeline():
     import pipeline
 
     return pipeline
@@ -204,9 +202,8 @@ def test_scoring_benchmark_times_each_part_of_an_evaluate_job(repo, mnist_5k_spl
     assert len(seconds) == 3 and min(seconds) >= 0 and sum(seconds) > 0 and fid > 0
 
 
-def test_reproduction_minutes_span_every_attempt_of_a_resumed_run(repo, tmp_path):
+def test_reproduction_minutes_span_every_attempt_of_a_resumed_run(tmp_path):
     """A run stopped and resumed has one epoch table over all attempts; train_info.json times the last one only."""
-    sys.path.insert(0, str(repo / "benchmarks"))
     import reproductions
 
     (tmp_path / "losses_epochs.csv").write_text(
@@ -282,8 +279,7 @@ def test_precision_seeds_trains_both_precisions_per_seed_and_scores_their_last_c
     assert "fp32: " in output and "bf16: " in output and "Welch's t (bf16 - fp32): " in output
 
 
-def test_mps_without_its_control_program_says_what_is_missing(repo, tmp_path, monkeypatch):
-    sys.path.insert(0, str(repo / "benchmarks"))
+def test_mps_without_its_control_program_says_what_is_missing(tmp_path, monkeypatch):
     import mps
 
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -291,10 +287,9 @@ def test_mps_without_its_control_program_says_what_is_missing(repo, tmp_path, mo
         pass
 
 
-def test_mps_daemon_is_started_for_the_block_and_quit_after_it(repo, tmp_path, monkeypatch):
+def test_mps_daemon_is_started_for_the_block_and_quit_after_it(tmp_path, monkeypatch):
     """With a stand-in control program that records its calls and makes the pipe folder the daemon would: the block
     sees the daemon's folders in its environment, which is restored after."""
-    sys.path.insert(0, str(repo / "benchmarks"))
     import mps
 
     bin_dir = tmp_path / "bin"
@@ -319,10 +314,9 @@ def test_mps_daemon_is_started_for_the_block_and_quit_after_it(repo, tmp_path, m
     assert not own.exists() and "CUDA_MPS_LOG_DIRECTORY" not in os.environ
 
 
-def test_reference_losses_put_a_scripts_printed_losses_beside_a_runs_epoch_table(repo, tmp_path):
+def test_reference_losses_put_a_scripts_printed_losses_beside_a_runs_epoch_table(tmp_path):
     """PyTorch-GAN prints epochs from 0 and any sample of batches; the workflow counts epochs from 1. Window means
     of both, a running run read from its resume state, and a log with no loss line refused by name."""
-    sys.path.insert(0, str(repo / "benchmarks"))
     import reference_losses
 
     log = tmp_path / "ref.log"
@@ -359,7 +353,6 @@ def test_reference_losses_put_a_scripts_printed_losses_beside_a_runs_epoch_table
 def test_regime_probe_prints_epoch_losses_the_reference_reader_takes(repo, mnist_5k_splits, tmp_path):
     """Each probe epoch is one line in PyTorch-GAN's log format; the reference's Adam and the fused one start from
     the same weights and noise, and part by rounding only."""
-    sys.path.insert(0, str(repo / "benchmarks"))
     import reference_losses
 
     logs = {}

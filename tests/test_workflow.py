@@ -782,13 +782,6 @@ def test_reproductions_table_counts_the_seeds_of_several_folders_as_one_entry(re
     assert sum(line.startswith("| `") for line in result.stdout.splitlines()) == len(TINY["runs"])
 
 
-def reproductions_module(repo: Path):
-    sys.path.insert(0, str(repo / "benchmarks"))
-    import reproductions as script
-
-    return script
-
-
 def set_real_fid(folder: Path, dataset: str, fid: float) -> None:
     path = folder / "results/classifiers" / dataset / "real_scores.json"
     reference = json.loads(path.read_text())
@@ -797,7 +790,8 @@ def set_real_fid(folder: Path, dataset: str, fid: float) -> None:
 
 
 def test_reproductions_draw_every_score_of_every_seed_beside_the_real_images(repo, finished, tmp_path):
-    script = reproductions_module(repo)
+    import reproductions as script
+
     second = another_seed(finished, tmp_path / "second")
     summary = script.load_summaries([finished, tmp_path / "second"])
     first = summary[(summary["preset"] == "pytorch-gan") & (summary["folder"] == finished)]["run"].item()
@@ -813,8 +807,9 @@ def test_reproductions_draw_every_score_of_every_seed_beside_the_real_images(rep
         assert image.size[0] > 1000 and image.size[1] > 600  # a grid of score panels
 
 
-def test_reproductions_take_the_real_images_scores_from_the_first_folder_given(repo, finished, tmp_path):
-    script = reproductions_module(repo)
+def test_reproductions_take_the_real_images_scores_from_the_first_folder_given(finished, tmp_path):
+    import reproductions as script
+
     another_seed(finished, tmp_path / "second")
     [floor] = pd.read_csv(finished / "results/summary.csv")["fid_floor"].unique()
     set_real_fid(tmp_path / "second", "mnist-5k", floor + 5)
@@ -822,8 +817,9 @@ def test_reproductions_take_the_real_images_scores_from_the_first_folder_given(r
     assert script.real_scores(script.load_summaries([tmp_path / "second", finished]))["mnist-5k"]["fid"] == floor + 5
 
 
-def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(repo, finished, tmp_path):
-    script = reproductions_module(repo)
+def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(finished, tmp_path):
+    import reproductions as script
+
     second = another_seed(finished, tmp_path / "second")
     scores_path = tmp_path / "second/results/runs" / second["run"] / "metrics.csv"
     scores = pd.read_csv(scores_path)
@@ -838,8 +834,9 @@ def test_reproductions_draw_a_moving_average_from_its_runs_averaged_scores(repo,
     assert metrics[second["run"]]["fid"].tolist() == scores["fid"].tolist()
 
 
-def test_reproductions_draw_the_scores_of_several_datasets_apart(repo, finished, tmp_path):
-    script = reproductions_module(repo)
+def test_reproductions_draw_the_scores_of_several_datasets_apart(finished, tmp_path):
+    import reproductions as script
+
     first = pd.read_csv(finished / "results/summary.csv").query("preset == 'pytorch-gan'").iloc[0]
     # a run of the same name and seed on another dataset, as config/mnist.yaml and config/fashion.yaml make them
     another_seed(finished, tmp_path / "other", dataset="another-dataset", run=first["run"], seed=first["seed"])
