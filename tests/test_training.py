@@ -351,6 +351,18 @@ def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():
     assert float(total) == pytest.approx(2 * math.log(2) + 0.25)
 
 
+def test_the_second_editions_vae_loss_averages_the_kl_over_the_latent_dimensions_as_the_book_does():
+    # Its train_step: total_loss = reconstruction_loss + tf.reduce_mean(kl_loss), kl_loss of shape (batch, latent).
+    images = torch.tensor([[0.0, 1.0], [1.0, 1.0]]).view(2, 1, 1, 2)
+    reconstruction = torch.full_like(images, 0.5)
+    z_mean, z_log_var = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.zeros(2, 2)
+    total, bce, kl = losses.dlwp2_vae_loss(reconstruction, images, z_mean, z_log_var)
+    assert float(bce) == pytest.approx(2 * math.log(2))  # the same summed pixel BCE as the ELBO's
+    assert float(kl) == pytest.approx(0.125)  # 0.5 * mu^2 = 0.5 in one of four (image, dimension) entries
+    assert float(total) == pytest.approx(2 * math.log(2) + 0.125)
+    assert resolved_run("dlwp-vae")["vae_loss"] == "dlwp2"
+
+
 def test_uniform_noise_stays_in_its_interval():
     run = {"latent_dim": 96, "noise": "uniform"}
     noise = sampling.sample_noise(1000, run, torch.device("cpu"), torch.Generator().manual_seed(0))

@@ -16,20 +16,43 @@ def bce_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
     return scale * (real + fake)
 
 
+def summed_pixel_bce(reconstruction: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """The pixel BCE summed over each image, averaged over the batch."""
+    # On the sigmoid's output: PyTorch clamps its log at -100, where Keras >= 2.5 takes the BCE from the logits the
+    # sigmoid caches (and Keras 2.0.8 clips at 1e-7); they differ only where the sigmoid saturates in float32.
+    return F.binary_cross_entropy(reconstruction, images, reduction="sum") / images.shape[0]
+
+
+def kl_terms(z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) || N(0, I)) per image and latent dimension."""
+    return -0.5 * (1 + z_log_var - z_mean.square() - z_log_var.exp())
+
+
 def vae_elbo_loss(
     reconstruction: torch.Tensor, images: torch.Tensor, z_mean: torch.Tensor, z_log_var: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Negative ELBO: per-image summed pixel BCE plus KL to N(0, I), both averaged over the batch."""
-    batch = images.shape[0]
-    # Keras computes BCE on the sigmoid output too; PyTorch clamps its log at -100 where Keras clips at 1e-7.
-    recon_loss = F.binary_cross_entropy(reconstruction, images, reduction="sum") / batch
-    kl = -0.5 * torch.sum(1 + z_log_var - z_mean.square() - z_log_var.exp()) / batch
+    """Negative ELBO: per-image summed pixel BCE plus the KL summed over the latent dimensions, both averaged over
+    the batch."""
+    recon_loss = summed_pixel_bce(reconstruction, images)
+    kl = kl_terms(z_mean, z_log_var).sum() / images.shape[0]
+    return recon_loss + kl, recon_loss, kl
+
+
+def dlwp2_vae_loss(
+    reconstruction: torch.Tensor, images: torch.Tensor, z_mean: torch.Tensor, z_log_var: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Deep Learning with Python's second-edition VAE loss, as its train_step writes it: the pixel BCE summed per
+    image and averaged over the batch, plus tf.reduce_mean(kl_loss), the KL's terms averaged over the batch and the
+    latent dimensions alike. That is the negative ELBO with the KL divided by latent_dim (by 2 in the book)."""
+    recon_loss = summed_pixel_bce(reconstruction, images)
+    kl = kl_terms(z_mean, z_log_var).mean()
     return recon_loss + kl, recon_loss, kl
 
 
 def bce_with_targets(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Keras' binary_crossentropy against any targets (noisy labels included), averaged, from logits: Keras takes
-    the sigmoid's output and clips it to [1e-7, 1 - 1e-7], so it stops at a loss of about 16.1 where this goes on."""
+    """Keras' binary_crossentropy against any targets (noisy labels included), averaged, from logits: Keras 2.0.8
+    takes the sigmoid's output and clips it to [1e-7, 1 - 1e-7], so it stops at a loss of about 16.1 where this goes
+    on."""
     return F.binary_cross_entropy_with_logits(logits, targets)
 
 
@@ -38,14 +61,15 @@ def dlwp1_vae_loss(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Deep Learning with Python's first-edition VAE loss, as its CustomVariationalLayer writes it: the BCE averaged
     over every pixel of the batch, plus -5e-4 * mean over the latent dimensions of (1 + log_var - mean^2 -
-    exp(log_var)), averaged over the batch. In the 2nd edition's units (BCE summed over 784 pixels, KL summed over
-    the latent dimensions) that weighs the KL term 784 * 5e-4 * 2 / latent_dim: 0.39 of the 2nd edition's weight."""
+    exp(log_var)), averaged over the batch. In the negative ELBO's units (BCE summed over 784 pixels, KL summed over
+    the latent dimensions) that weighs the KL term 784 * 5e-4 * 2 / latent_dim: 0.39 (the 2nd edition's loss weighs
+    it 1 / latent_dim: 0.5, so the first edition's prior weighs 0.78 of the second's)."""
     recon_loss = F.binary_cross_entropy(reconstruction, images)
     kl = (-5e-4 * torch.mean(1 + z_log_var - z_mean.square() - z_log_var.exp(), dim=-1)).mean()
     return recon_loss + kl, recon_loss, kl
 
 
-VAE_LOSSES = {"summed": vae_elbo_loss, "dlwp1": dlwp1_vae_loss}
+VAE_LOSSES = {"elbo": vae_elbo_loss, "dlwp2": dlwp2_vae_loss, "dlwp1": dlwp1_vae_loss}
 
 
 def least_squares_generator_loss(fake_scores: torch.Tensor, scale: float = 1.0) -> torch.Tensor:

@@ -49,7 +49,7 @@ class Preset:
     adam: str | None = "fused"
     clip_value: float | None = None  # Keras' clipvalue: each gradient element clipped to [-c, c] before the update
     lr_decay: float = 0.0  # Keras' decay: the learning rate at update t (from 0) is lr / (1 + decay * t)
-    vae_loss: str = "summed"  # "summed": per-image summed pixel BCE + KL (DLwP 2nd ed.); "dlwp1": see losses.py
+    vae_loss: str = "elbo"  # "elbo": the negative ELBO; "dlwp2", "dlwp1": each edition's of DLwP (losses.py)
     vae_epsilon_scale: str = "std"  # z = mean + exp(log_var / 2) * eps; "variance": exp(log_var) (DLwP 1st ed.)
     ema: float | None = None  # GANs: decay of a moving average of G's weights, kept and scored beside G (run: +ema)
     # Train with subnormal floats flushed to zero on the CPU, as TensorFlow's CPU kernels and threads do (PyTorch keeps
@@ -205,7 +205,8 @@ PRESETS: dict[str, Preset] = {
             lr_g=1e-3,
             lr_d=None,
             update_order="vae",
-            notes=("loss: per-image summed pixel BCE + KL, averaged over the batch",),
+            vae_loss="dlwp2",
+            notes=("loss: per-image summed pixel BCE + the KL's terms averaged (tf.reduce_mean), as the book writes it",),
         ),
         preset(
             DLWP1,

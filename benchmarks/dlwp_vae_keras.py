@@ -1,0 +1,246 @@
+"""Deep Learning with Python's (2nd ed.) VAE trained step for step by Keras itself and by the `dlwp-vae` preset, from
+the same weights, on the same batches and the same draws of epsilon. TensorFlow is no dependency of the workflow:
+run this where both tensorflow (2.x, with Keras 3, or Keras 2 through tf-keras and TF_USE_LEGACY_KERAS=1) and the
+workflow's requirements are installed:
+
+    python benchmarks/dlwp_vae_keras.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0]
+
+The Keras side is the book's chapter 12 notebook (chapter12_part04_variational-autoencoders.ipynb, generated for
+TensorFlow 2.6): its encoder, Sampler, decoder and VAE.train_step as written, compiled with Adam() as the book
+compiles it (run_eagerly=True), but for one change: the Sampler takes each step's epsilon from the preset's random
+numbers instead of drawing its own, so that both sides see the same draws. Each step's three losses are printed side
+by side. The book's loss averages
+the KL's terms over the batch and the latent dimensions (tf.reduce_mean(kl_loss)), as the preset's loss `dlwp2` does;
+`--loss elbo` trains the preset on the negative ELBO instead (the KL summed over the latent dimensions, as the keras.io
+example and this preset before it did), to show what such a departure looks like here. Two copies of the preset
+train beside Keras: one as the workflow trains it, one with Adam's epsilon where Keras adds it (see PresetCopy), the
+preset's one known departure. It exits non-zero when that copy's losses differ from Keras' by more than 1e-3 relative
+(float32 rounding, amplified over a few steps of Adam, stays well below).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+# torch's lazily loaded parts before TensorFlow: Triton's libraries (torch._dynamo loads them when an optimizer is
+# first made) crash the process once TensorFlow's are in.
+import torch._dynamo  # noqa: E402, F401
+from genzoo import config, data, losses, steps, training  # noqa: E402
+
+try:
+    import tensorflow as tf
+except ModuleNotFoundError:
+    raise SystemExit("this check needs TensorFlow, which the workflow does not: pip install tensorflow-cpu") from None
+
+from cs231n_tf_batchnorm import keras_version  # noqa: E402
+
+keras, layers = tf.keras, tf.keras.layers
+LATENT = 2
+TOLERANCE = 1e-3  # relative, on each loss: float32 rounding, amplified over a few steps of Adam
+
+
+def book_encoder() -> keras.Model:
+    encoder_inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(encoder_inputs)
+    x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(16, activation="relu")(x)
+    z_mean = layers.Dense(LATENT, name="z_mean")(x)
+    z_log_var = layers.Dense(LATENT, name="z_log_var")(x)
+    return keras.Model(encoder_inputs, [z_mean, z_log_var], name="encoder")
+
+
+def book_decoder() -> keras.Model:
+    latent_inputs = keras.Input(shape=(LATENT,))
+    x = layers.Dense(7 * 7 * 64, activation="relu")(latent_inputs)
+    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)
+    decoder_outputs = layers.Conv2D(1, 3, activation="sigmoid", padding="same")(x)
+    return keras.Model(latent_inputs, decoder_outputs, name="decoder")
+
+
+class GivenEpsilonSampler(layers.Layer):
+    """The book's Sampler, z_mean + tf.exp(0.5 * z_log_var) * epsilon, with epsilon set from outside."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = None
+
+    def call(self, z_mean, z_log_var):
+        return z_mean + tf.exp(0.5 * z_log_var) * self.epsilon
+
+
+class BookVAE(keras.Model):
+    """The book's VAE; train_step as the notebook writes it (its metric trackers left out)."""
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.sampler = GivenEpsilonSampler()
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            z_mean, z_log_var = self.encoder(data)
+            z = self.sampler(z_mean, z_log_var)
+            reconstruction = self.decoder(z)
+            reconstruction_loss = tf.reduce_mean(
+                tf.reduce_sum(keras.losses.binary_crossentropy(data, reconstruction), axis=(1, 2))
+            )
+            kl_loss = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))
+            total_loss = reconstruction_loss + tf.reduce_mean(kl_loss)
+        grads = tape.gradient(total_loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
+        return {"loss": total_loss, "reconstruction": reconstruction_loss, "kl": tf.reduce_mean(kl_loss)}
+
+
+def keras_index_of_channels_first(channels: int, size: int = 7) -> np.ndarray:
+    """Keras' index of each of the size*size*channels features, in the order PyTorch's (C, H, W) flattening reads
+    them (Keras flattens and reshapes (H, W, C))."""
+    c, h, w = np.meshgrid(np.arange(channels), np.arange(size), np.arange(size), indexing="ij")
+    return ((h * size + w) * channels + c).reshape(-1)
+
+
+def kernel_and_bias(layer) -> tuple[np.ndarray, np.ndarray]:
+    kernel, bias = (v.numpy() for v in layer.weights)
+    return kernel, bias
+
+
+def copy_into(target: torch.nn.Module, kernel: np.ndarray, bias: np.ndarray) -> None:
+    with torch.no_grad():
+        target.weight.copy_(torch.from_numpy(np.ascontiguousarray(kernel)))
+        target.bias.copy_(torch.from_numpy(np.ascontiguousarray(bias)))
+
+
+def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, torch.nn.Module]) -> None:
+    """Keras' weights into the preset's layers: convolution kernels from (h, w, in, out) to (out, in, h, w),
+    transposed-convolution kernels from (h, w, out, in) to (in, out, h, w), dense kernels transposed, and the
+    7*7*64 features on either side of Flatten/Reshape reordered from channels-last to channels-first."""
+    order = keras_index_of_channels_first(64)
+    ours_encoder, ours_decoder = nets["encoder"], nets["generator"]
+    conv1, conv2, dense, z_mean, z_log_var = (
+        encoder.get_layer(name) for name in _names(encoder, (layers.Conv2D, layers.Dense))
+    )
+    for keras_layer, ours in ((conv1, ours_encoder.features[0]), (conv2, ours_encoder.features[2])):
+        kernel, bias = kernel_and_bias(keras_layer)
+        copy_into(ours, kernel.transpose(3, 2, 0, 1), bias)
+    kernel, bias = kernel_and_bias(dense)
+    copy_into(ours_encoder.features[5], kernel[order].T, bias)
+    for keras_layer, ours in ((z_mean, ours_encoder.z_mean), (z_log_var, ours_encoder.z_log_var)):
+        kernel, bias = kernel_and_bias(keras_layer)
+        copy_into(ours, kernel.T, bias)
+
+    project, deconv1, deconv2, conv = (
+        decoder.get_layer(name) for name in _names(decoder, (layers.Dense, layers.Conv2DTranspose, layers.Conv2D))
+    )
+    kernel, bias = kernel_and_bias(project)
+    copy_into(ours_decoder.project[0], kernel[:, order].T, bias[order])
+    for keras_layer, ours in ((deconv1, ours_decoder.upsample[0]), (deconv2, ours_decoder.upsample[2])):
+        kernel, bias = kernel_and_bias(keras_layer)
+        copy_into(ours, kernel.transpose(3, 2, 0, 1), bias)
+    kernel, bias = kernel_and_bias(conv)
+    copy_into(ours_decoder.upsample[4], kernel.transpose(3, 2, 0, 1), bias)
+
+
+def _names(model: keras.Model, kinds: tuple) -> list[str]:
+    return [layer.name for layer in model.layers if isinstance(layer, kinds)]
+
+
+def preset_run(loss: str | None) -> dict:
+    run = config.standalone_run("dlwp-vae", "keras-check", device="cpu")
+    return {**run, "vae_loss": loss or run["vae_loss"]}
+
+
+def load_images(path: Path, count: int) -> torch.Tensor:
+    images, _ = data.load_split(path, pixel_range="sigmoid")
+    return images[:count].float()
+
+
+class PresetCopy:
+    """The preset's networks, given Keras' initial weights, trained by the workflow's VAE step (steps.step_vae) on
+    the given epsilon; keras_epsilon: Adam's epsilon moved to where Keras adds it (before the bias correction of
+    the second moment: torch's epsilon 1e-7 / sqrt(1 - beta_2^t) at step t gives Keras' update exactly)."""
+
+    def __init__(self, run: dict, encoder: keras.Model, decoder: keras.Model, keras_epsilon: bool):
+        self.run, self.keras_epsilon = run, keras_epsilon
+        self.nets = training.build_nets(run, torch.device("cpu"))
+        copy_weights(encoder, decoder, self.nets)
+        self.optimizers = training.make_optimizers(run, self.nets)
+
+    def step(self, real: torch.Tensor, epsilon: torch.Tensor, t: int) -> dict[str, float]:
+        if self.keras_epsilon:
+            for group in self.optimizers["generator"].param_groups:
+                group["eps"] = self.run["optimizer_eps"] / (1 - group["betas"][1] ** t) ** 0.5
+        original = torch.randn_like
+        torch.randn_like = lambda tensor, **kwargs: epsilon.to(tensor.dtype)
+        try:
+            result = steps.step_vae(self.nets, self.optimizers, real, self.run, torch.device("cpu"))
+        finally:
+            torch.randn_like = original
+        return {key: float(value) for key, value in result.items()}
+
+
+def relative_gap(theirs: dict[str, float], ours: dict[str, float]) -> float:
+    return max(abs(theirs[k] - ours[k]) / max(abs(theirs[k]), 1e-12) for k in ("loss", "reconstruction", "kl"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist-5k" / "train.pt")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--loss", choices=sorted(losses.VAE_LOSSES), help="train the preset on this loss instead")
+    args = parser.parse_args()
+    if not args.train.exists():
+        raise SystemExit(f"{args.train} not found: run `snakemake --cores 1 {args.train}` first")
+    tf.keras.utils.set_random_seed(args.seed)
+    torch.manual_seed(args.seed)
+    print(f"tensorflow {tf.__version__}, Keras {keras_version()}, torch {torch.__version__}")
+
+    run = preset_run(args.loss)
+    batch = run["batch_size"]
+    images = load_images(args.train, batch * args.steps)
+    if len(images) < batch * args.steps:
+        raise SystemExit(f"{args.train} has {len(images)} images: fewer than --steps {args.steps} batches of {batch}")
+    epsilons = [torch.randn(batch, LATENT) for _ in range(args.steps)]
+
+    encoder, decoder = book_encoder(), book_decoder()
+    vae = BookVAE(encoder, decoder)
+    vae.compile(optimizer=keras.optimizers.Adam(), run_eagerly=True)
+    as_trained = PresetCopy(run, encoder, decoder, keras_epsilon=False)
+    keras_adam = PresetCopy(run, encoder, decoder, keras_epsilon=True)
+
+    print(f"loss {run['vae_loss']}; per step: Keras / the preset as the workflow trains it / with Keras' Adam epsilon")
+    print(f"{'step':>4}  {'total loss':^32}  {'reconstruction':^32}  {'KL':^26}")
+    gaps = {"as trained": 0.0, "Keras' epsilon": 0.0}
+    for t in range(1, args.steps + 1):
+        real, epsilon = images[(t - 1) * batch : t * batch], epsilons[t - 1]
+        vae.sampler.epsilon = tf.constant(epsilon.numpy())
+        # Called as fit calls it under run_eagerly=True, on the batch as the book's train_step reads it (N, 28, 28, 1).
+        theirs = {k: float(v) for k, v in vae.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy())).items()}
+        ours, ours_keras = as_trained.step(real, epsilon, t), keras_adam.step(real, epsilon, t)
+        gaps["as trained"] = max(gaps["as trained"], relative_gap(theirs, ours))
+        gaps["Keras' epsilon"] = max(gaps["Keras' epsilon"], relative_gap(theirs, ours_keras))
+        columns = [(k, 10, 4) if k != "kl" else (k, 8, 5) for k in ("loss", "reconstruction", "kl")]
+        print(
+            f"{t:>4}  "
+            + "  ".join(
+                " ".join(f"{side[k]:>{width}.{digits}f}" for side in (theirs, ours, ours_keras))
+                for k, width, digits in columns
+            )
+        )
+    for name, gap in gaps.items():
+        print(f"largest relative difference of a loss from Keras' over {args.steps} steps, {name}: {gap:.3g}")
+    if gaps["Keras' epsilon"] > TOLERANCE:
+        raise SystemExit(f"the preset's loss {run['vae_loss']} does not train as the book's VAE does")
+
+
+if __name__ == "__main__":
+    main()
