@@ -18,21 +18,14 @@ moving statistics stayed at 0 and 1, the preset's running statistics stayed as c
 """
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
+from keras_check import channels_last_index, import_tensorflow, keras_version, torch_kernel
 
-try:
-    import tensorflow as tf
-except ModuleNotFoundError:
-    raise SystemExit("this check needs TensorFlow, which the workflow does not: pip install tensorflow-cpu") from None
+tf = import_tensorflow()
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow"))
-
-from genzoo.models.cs231n import DCGenerator  # noqa: E402
+from genzoo.models.cs231n import DCGenerator  # noqa: E402  (keras_check puts it on sys.path)
 
 NOISE, BATCH = 96, 128
 
@@ -68,12 +61,6 @@ def train_as_run_a_gan(generator: tf.keras.Model, steps: int) -> None:
         optimizer.apply_gradients(zip(gradients, generator.trainable_variables, strict=True))
 
 
-def channels_first_order() -> np.ndarray:
-    """Keras' index of each feature of the 7*7*128 layer, in the order PyTorch's Unflatten(128, 7, 7) reads them."""
-    c, h, w = np.meshgrid(np.arange(128), np.arange(7), np.arange(7), indexing="ij")
-    return ((h * 7 + w) * 128 + c).reshape(-1)
-
-
 def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
     """Keras' weights into the preset's layers: dense kernels transposed, the 7*7*128 features reordered from
     channels-last to channels-first, transposed-convolution kernels from (h, w, out, in) to (in, out, h, w)."""
@@ -82,7 +69,7 @@ def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
     ours = preset.model
     # The features of each BatchNorm in Keras' order: only the second one's (after the 7*7*128 dense layer) are
     # reordered; the two dense layers' outputs are the first two BatchNorms' inputs, so they share the first two.
-    orders = [slice(None), channels_first_order(), slice(None)]
+    orders = [slice(None), channels_last_index(128, 7), slice(None)]
     with torch.no_grad():
         for layer, linear, features in zip(dense, (ours[0], ours[3]), orders[:2], strict=True):
             kernel, bias = (v.numpy() for v in layer.weights)
@@ -94,21 +81,12 @@ def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
                 target.copy_(torch.from_numpy(value.numpy()[features].copy()))
         for layer, deconv in zip(deconvs, (ours[7], ours[10]), strict=True):
             kernel, bias = (v.numpy() for v in layer.weights)
-            deconv.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()))
+            deconv.weight.copy_(torch_kernel(kernel))
             deconv.bias.copy_(torch.from_numpy(bias))
 
 
 def batch_norms(keras_model: tf.keras.Model) -> list:
     return [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
-
-
-def keras_version() -> str:
-    """The Keras that tf.keras is: Keras 3's own, or tf-keras (Keras 2) under TF_USE_LEGACY_KERAS=1."""
-    if tf.keras.__name__.startswith("tf_keras"):
-        from importlib.metadata import version
-
-        return f"{version('tf-keras')} (tf-keras, Keras 2)"
-    return tf.keras.__version__
 
 
 def report_statistics(keras_model: tf.keras.Model, steps: int) -> bool:
@@ -149,7 +127,7 @@ def main() -> None:
     if args.steps < 1:
         parser.error("--steps must be at least 1: untrained, the BatchNorm parameters could be copied in any order")
     tf.keras.utils.set_random_seed(args.seed)  # Python's, NumPy's and TensorFlow's generators, Keras' initialisers
-    print(f"tensorflow {tf.__version__}, Keras {keras_version()}, torch {torch.__version__}")
+    print(f"tensorflow {tf.__version__}, Keras {keras_version(tf)}, torch {torch.__version__}")
 
     generator = keras_generator()
     train_as_run_a_gan(generator, args.steps)

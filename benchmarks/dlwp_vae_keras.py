@@ -19,26 +19,24 @@ preset's one known departure. It exits non-zero when that copy's losses differ f
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from keras_check import (
+    REPO,
+    channels_last_index,
+    import_tensorflow,
+    keras_adam_epsilon,
+    keras_version,
+    relative_gap,
+    training_images,
+)
+from keras_check import torch_kernel as as_torch_kernel
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow"))
+tf = import_tensorflow()
 
-# torch's lazily loaded parts before TensorFlow: Triton's libraries (torch._dynamo loads them when an optimizer is
-# first made) crash the process once TensorFlow's are in.
-import torch._dynamo  # noqa: E402, F401
-from genzoo import config, data, losses, steps, training  # noqa: E402
-
-try:
-    import tensorflow as tf
-except ModuleNotFoundError:
-    raise SystemExit("this check needs TensorFlow, which the workflow does not: pip install tensorflow-cpu") from None
-
-from cs231n_tf_batchnorm import keras_version  # noqa: E402
+from genzoo import config, losses, steps, training  # noqa: E402  (keras_check puts it on sys.path)
 
 keras, layers = tf.keras, tf.keras.layers
 LATENT = 2
@@ -101,36 +99,29 @@ class BookVAE(keras.Model):
         return {"loss": total_loss, "reconstruction": reconstruction_loss, "kl": tf.reduce_mean(kl_loss)}
 
 
-def keras_index_of_channels_first(channels: int, size: int = 7) -> np.ndarray:
-    """Keras' index of each of the size*size*channels features, in the order PyTorch's (C, H, W) flattening reads
-    them (Keras flattens and reshapes (H, W, C))."""
-    c, h, w = np.meshgrid(np.arange(channels), np.arange(size), np.arange(size), indexing="ij")
-    return ((h * size + w) * channels + c).reshape(-1)
-
-
 def kernel_and_bias(layer) -> tuple[np.ndarray, np.ndarray]:
     kernel, bias = (v.numpy() for v in layer.weights)
     return kernel, bias
 
 
-def copy_into(target: torch.nn.Module, kernel: np.ndarray, bias: np.ndarray) -> None:
+def copy_into(target: torch.nn.Module, weight, bias: np.ndarray) -> None:
     with torch.no_grad():
-        target.weight.copy_(torch.from_numpy(np.ascontiguousarray(kernel)))
-        target.bias.copy_(torch.from_numpy(np.ascontiguousarray(bias)))
+        target.weight.copy_(torch.as_tensor(np.ascontiguousarray(weight)))
+        target.bias.copy_(torch.as_tensor(np.ascontiguousarray(bias)))
 
 
 def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, torch.nn.Module]) -> None:
     """Keras' weights into the preset's layers: convolution kernels from (h, w, in, out) to (out, in, h, w),
     transposed-convolution kernels from (h, w, out, in) to (in, out, h, w), dense kernels transposed, and the
     7*7*64 features on either side of Flatten/Reshape reordered from channels-last to channels-first."""
-    order = keras_index_of_channels_first(64)
+    order = channels_last_index(64, 7)
     ours_encoder, ours_decoder = nets["encoder"], nets["generator"]
     conv1, conv2, dense, z_mean, z_log_var = (
         encoder.get_layer(name) for name in _names(encoder, (layers.Conv2D, layers.Dense))
     )
     for keras_layer, ours in ((conv1, ours_encoder.features[0]), (conv2, ours_encoder.features[2])):
         kernel, bias = kernel_and_bias(keras_layer)
-        copy_into(ours, kernel.transpose(3, 2, 0, 1), bias)
+        copy_into(ours, as_torch_kernel(kernel), bias)
     kernel, bias = kernel_and_bias(dense)
     copy_into(ours_encoder.features[5], kernel[order].T, bias)
     for keras_layer, ours in ((z_mean, ours_encoder.z_mean), (z_log_var, ours_encoder.z_log_var)):
@@ -144,9 +135,9 @@ def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, tor
     copy_into(ours_decoder.project[0], kernel[:, order].T, bias[order])
     for keras_layer, ours in ((deconv1, ours_decoder.upsample[0]), (deconv2, ours_decoder.upsample[2])):
         kernel, bias = kernel_and_bias(keras_layer)
-        copy_into(ours, kernel.transpose(3, 2, 0, 1), bias)
+        copy_into(ours, as_torch_kernel(kernel), bias)
     kernel, bias = kernel_and_bias(conv)
-    copy_into(ours_decoder.upsample[4], kernel.transpose(3, 2, 0, 1), bias)
+    copy_into(ours_decoder.upsample[4], as_torch_kernel(kernel), bias)
 
 
 def _names(model: keras.Model, kinds: tuple) -> list[str]:
@@ -156,11 +147,6 @@ def _names(model: keras.Model, kinds: tuple) -> list[str]:
 def preset_run(loss: str | None) -> dict:
     run = config.standalone_run("dlwp-vae", "keras-check", device="cpu")
     return {**run, "vae_loss": loss or run["vae_loss"]}
-
-
-def load_images(path: Path, count: int) -> torch.Tensor:
-    images, _ = data.load_split(path, pixel_range="sigmoid")
-    return images[:count].float()
 
 
 class PresetCopy:
@@ -176,8 +162,7 @@ class PresetCopy:
 
     def step(self, real: torch.Tensor, epsilon: torch.Tensor, t: int) -> dict[str, float]:
         if self.keras_epsilon:
-            for group in self.optimizers["generator"].param_groups:
-                group["eps"] = self.run["optimizer_eps"] / (1 - group["betas"][1] ** t) ** 0.5
+            keras_adam_epsilon(self.optimizers["generator"], self.run["optimizer_eps"], t)
         original = torch.randn_like
         torch.randn_like = lambda tensor, **kwargs: epsilon.to(tensor.dtype)
         try:
@@ -187,10 +172,6 @@ class PresetCopy:
         return {key: float(value) for key, value in result.items()}
 
 
-def relative_gap(theirs: dict[str, float], ours: dict[str, float]) -> float:
-    return max(abs(theirs[k] - ours[k]) / max(abs(theirs[k]), 1e-12) for k in ("loss", "reconstruction", "kl"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist-5k" / "train.pt")
@@ -198,17 +179,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--loss", choices=sorted(losses.VAE_LOSSES), help="train the preset on this loss instead")
     args = parser.parse_args()
-    if not args.train.exists():
-        raise SystemExit(f"{args.train} not found: run `snakemake --cores 1 {args.train}` first")
     tf.keras.utils.set_random_seed(args.seed)
     torch.manual_seed(args.seed)
-    print(f"tensorflow {tf.__version__}, Keras {keras_version()}, torch {torch.__version__}")
+    print(f"tensorflow {tf.__version__}, Keras {keras_version(tf)}, torch {torch.__version__}")
 
     run = preset_run(args.loss)
     batch = run["batch_size"]
-    images = load_images(args.train, batch * args.steps)
-    if len(images) < batch * args.steps:
-        raise SystemExit(f"{args.train} has {len(images)} images: fewer than --steps {args.steps} batches of {batch}")
+    images = training_images(args.train, "sigmoid", batch, args.steps)
     epsilons = [torch.randn(batch, LATENT) for _ in range(args.steps)]
 
     encoder, decoder = book_encoder(), book_decoder()

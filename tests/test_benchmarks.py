@@ -403,3 +403,64 @@ def test_denormals_benchmark_times_an_epoch_from_a_state_with_subnormal_moments_
     assert kept_before == 128 and kept_after >= 128  # decayed by beta2 each step, still subnormal
     assert rows["flushed to zero"].startswith("128 of ") and rows["flushed to zero"].endswith("→ 0 |")
     assert "weights after the epoch: bit-identical" in output  # a weight without gradient moves neither way
+
+
+def test_keras_adam_epsilon_makes_torchs_adam_take_keras_steps():
+    """Keras: w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps). Gradients of 1e-7, where it matters."""
+    import keras_check
+    from conftest import resolved_run
+    from genzoo import training
+
+    run = resolved_run("tf-dcgan")
+    gradients = [torch.randn(50, generator=torch.Generator().manual_seed(t)) * 1e-7 for t in range(5)]
+    lr, (b1, b2), eps = run["lr_g"], run["betas"], run["optimizer_eps"]
+    weight, m, v = torch.zeros(50, dtype=torch.float64), 0.0, 0.0
+    for t, gradient in enumerate(gradients, start=1):
+        m, v = b1 * m + (1 - b1) * gradient.double(), b2 * v + (1 - b2) * gradient.double() ** 2
+        weight -= lr * (1 - b2**t) ** 0.5 / (1 - b1**t) * m / (v.sqrt() + eps)
+
+    def trained(keras_epsilon: bool) -> torch.Tensor:
+        param = torch.nn.Parameter(torch.zeros(50))
+        optimizer = training.make_optimizers(run, {"generator": torch.nn.ParameterList([param])})["generator"]
+        for t, gradient in enumerate(gradients, start=1):
+            if keras_epsilon:
+                keras_check.keras_adam_epsilon(optimizer, eps, t)
+            param.grad = gradient.clone()
+            optimizer.step()
+        return param.detach().double()
+
+    torch.testing.assert_close(trained(keras_epsilon=True), weight, rtol=1e-5, atol=1e-12)
+    assert (trained(keras_epsilon=False) - weight).abs().max() > 1e-3 * weight.abs().max()  # the fix is needed
+
+
+def test_keras_layouts_turn_into_pytorchs():
+    import keras_check
+    import numpy as np
+
+    features = np.random.default_rng(0).normal(size=(7, 7, 5))  # one (H, W, C) map, as Keras flattens it
+    order = keras_check.channels_last_index(5, 7)
+    np.testing.assert_array_equal(features.reshape(-1)[order], features.transpose(2, 0, 1).reshape(-1))
+
+    # A Keras kernel (h, w, in, out) on an (N, H, W, C) image, 'valid' correlation written out, against Conv2d.
+    rng = np.random.default_rng(1)
+    kernel, image = rng.normal(size=(3, 2, 4, 6)), rng.normal(size=(2, 5, 6, 4))
+    keras_output = np.zeros((2, 3, 5, 6))
+    for i in range(3):
+        for j in range(5):
+            keras_output[:, i, j] = np.einsum("nhwc,hwco->no", image[:, i : i + 3, j : j + 2], kernel)
+    ours = torch.nn.functional.conv2d(torch.from_numpy(image).permute(0, 3, 1, 2), keras_check.torch_kernel(kernel))
+    # ConvTranspose2d is the adjoint of Conv2d with the same weight, as Conv2DTranspose is of Conv2D with its kernel.
+    np.testing.assert_allclose(ours.permute(0, 2, 3, 1).numpy(), keras_output, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("script", ["cs231n_tf_batchnorm.py", "dlwp_vae_keras.py", "tf_dcgan_keras.py"])
+def test_the_keras_checks_say_what_they_need_without_tensorflow(repo, script):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow"):
+        pytest.skip("TensorFlow is installed here: the checks would run")
+    done = subprocess.run([sys.executable, f"benchmarks/{script}"], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "this check needs TensorFlow, which the workflow does not: pip install tensorflow-cpu"
+    )

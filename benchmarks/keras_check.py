@@ -1,0 +1,73 @@
+"""What the checks against Keras share: TensorFlow imported safely beside torch, Keras' weight layouts turned into
+PyTorch's, and Adam's epsilon moved to where Keras adds it. Importable without TensorFlow (the tests use it so)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# torch's lazily loaded parts before TensorFlow: Triton's libraries (torch._dynamo loads them when an optimizer is
+# first made) crash the process once TensorFlow's are in.
+import torch._dynamo  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+
+def import_tensorflow():
+    """TensorFlow, or an exit that says what to install (the workflow itself does not need it)."""
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError:
+        raise SystemExit(
+            "this check needs TensorFlow, which the workflow does not: pip install tensorflow-cpu"
+        ) from None
+    return tf
+
+
+def keras_version(tf) -> str:
+    """The Keras that tf.keras is: Keras 3's own, or tf-keras (Keras 2) under TF_USE_LEGACY_KERAS=1."""
+    if tf.keras.__name__.startswith("tf_keras"):
+        from importlib.metadata import version
+
+        return f"{version('tf-keras')} (tf-keras, Keras 2)"
+    return tf.keras.__version__
+
+
+def channels_last_index(channels: int, size: int) -> np.ndarray:
+    """Keras' index of each of the size*size*channels features of an (H, W, C) map, in the order PyTorch's (C, H, W)
+    flattening reads them: feature i of a channels-first layer is feature channels_last_index(...)[i] of Keras'."""
+    c, h, w = np.meshgrid(np.arange(channels), np.arange(size), np.arange(size), indexing="ij")
+    return ((h * size + w) * channels + c).reshape(-1)
+
+
+def torch_kernel(kernel: np.ndarray) -> torch.Tensor:
+    """A Keras convolution kernel (h, w, in, out) as Conv2d's weight (out, in, h, w), or a Conv2DTranspose kernel
+    (h, w, out, in) as ConvTranspose2d's (in, out, h, w): the same transposition, no flip (both are correlations)."""
+    return torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+
+
+def keras_adam_epsilon(optimizer: torch.optim.Adam, epsilon: float, t: int) -> None:
+    """Sets torch's Adam to take Keras' step t (from 1): Keras adds epsilon to sqrt(v) before the bias correction,
+    lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps), torch after it, lr / (1 - b1^t) * m / (sqrt(v / (1 -
+    b2^t)) + eps'); the two are one update when eps' = eps / sqrt(1 - b2^t)."""
+    for group in optimizer.param_groups:
+        group["eps"] = epsilon / (1 - group["betas"][1] ** t) ** 0.5
+
+
+def training_images(path: Path, pixel_range: str, batch: int, steps: int) -> torch.Tensor:
+    """The first steps * batch images of a split the workflow wrote, in the preset's pixel range."""
+    from genzoo import data
+
+    if not path.exists():
+        raise SystemExit(f"{path} not found: run `snakemake --cores 1 {path}` first")
+    images, _ = data.load_split(path, pixel_range=pixel_range)
+    if len(images) < batch * steps:
+        raise SystemExit(f"{path} has {len(images)} images: fewer than --steps {steps} batches of {batch}")
+    return images[: batch * steps].float()
+
+
+def relative_gap(theirs: dict[str, float], ours: dict[str, float]) -> float:
+    """The largest relative difference between the same-named values of two sides."""
+    return max(abs(theirs[k] - ours[k]) / max(abs(theirs[k]), 1e-12) for k in theirs)

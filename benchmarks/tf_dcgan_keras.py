@@ -1,0 +1,238 @@
+"""The TensorFlow DCGAN tutorial trained step for step by Keras itself and by the `tf-dcgan` preset, from the same
+weights, on the same batches and the same noise. TensorFlow is no dependency of the workflow: run this where both
+tensorflow (2.x, with Keras 3, or Keras 2 through tf-keras and TF_USE_LEGACY_KERAS=1) and the workflow's
+requirements are installed:
+
+    python benchmarks/tf_dcgan_keras.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0]
+
+The Keras side is the tutorial (site/en/tutorials/generative/dcgan.ipynb of tensorflow/docs): make_generator_model,
+make_discriminator_model, the from-logits cross-entropy losses, Adam(1e-4) twice and the @tf.function train_step
+as written, but for two changes that let both sides see the same random numbers: train_step takes its noise (the
+preset's draws) instead of drawing tf.random.normal([BATCH_SIZE, noise_dim]) itself, and both discriminators' Dropout
+rates are 0 (the two libraries cannot draw the same masks). Two copies of the preset train beside Keras: one as the
+workflow trains it (steps.step_simultaneous), one with Adam's epsilon where Keras adds it (keras_check). Printed: each
+step's losses, then how far the generators' BatchNorm moving statistics (which the sample grids are drawn with) and
+their images in inference mode on fresh noise lie apart. It exits non-zero when the Keras-epsilon copy's losses
+differ from Keras' by more than 1e-3 relative.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from keras_check import (
+    REPO,
+    channels_last_index,
+    import_tensorflow,
+    keras_adam_epsilon,
+    keras_version,
+    relative_gap,
+    training_images,
+)
+from keras_check import torch_kernel as as_torch_kernel
+
+tf = import_tensorflow()
+
+from genzoo import config, sampling, steps, training  # noqa: E402  (keras_check puts it on sys.path)
+
+keras, layers = tf.keras, tf.keras.layers
+NOISE, TOLERANCE = 100, 1e-3
+
+
+def make_generator_model() -> keras.Model:
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(NOISE,)))
+    model.add(layers.Dense(7 * 7 * 256, use_bias=False))
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+    model.add(layers.Reshape((7, 7, 256)))
+    model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False))
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+    model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False))
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"))
+    return model
+
+
+def make_discriminator_model(dropout: float) -> keras.Model:
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(28, 28, 1)))
+    model.add(layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same"))
+    model.add(layers.LeakyReLU())
+    model.add(layers.Dropout(dropout))
+    model.add(layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"))
+    model.add(layers.LeakyReLU())
+    model.add(layers.Dropout(dropout))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(1))
+    return model
+
+
+class Tutorial:
+    """The tutorial's losses, optimizers and train_step, its noise given."""
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model):
+        self.generator, self.discriminator = generator, discriminator
+        self.cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+        self.generator_optimizer = keras.optimizers.Adam(1e-4)
+        self.discriminator_optimizer = keras.optimizers.Adam(1e-4)
+        self.train_step = tf.function(self._train_step)
+
+    def generator_loss(self, fake_output):
+        return self.cross_entropy(tf.ones_like(fake_output), fake_output)
+
+    def discriminator_loss(self, real_output, fake_output):
+        real_loss = self.cross_entropy(tf.ones_like(real_output), real_output)
+        fake_loss = self.cross_entropy(tf.zeros_like(fake_output), fake_output)
+        return real_loss + fake_loss
+
+    def _train_step(self, images, noise):
+        generator, discriminator = self.generator, self.discriminator
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated_images = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated_images, training=True)
+            gen_loss = self.generator_loss(fake_output)
+            disc_loss = self.discriminator_loss(real_output, fake_output)
+        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        self.generator_optimizer.apply_gradients(
+            zip(gradients_of_generator, generator.trainable_variables, strict=True)
+        )
+        self.discriminator_optimizer.apply_gradients(
+            zip(gradients_of_discriminator, discriminator.trainable_variables, strict=True)
+        )
+        return {"g_loss": gen_loss, "d_loss": disc_loss}
+
+
+def keras_order(norm: torch.nn.Module) -> tuple:
+    return (norm.weight, norm.bias, norm.running_mean, norm.running_var)  # gamma, beta, moving mean and variance
+
+
+def batch_norms(generator: torch.nn.Module) -> tuple:
+    return (generator.project[1], *generator.upsample[1:7:3])
+
+
+def of_kind(model: keras.Model, kind) -> list:
+    return [layer for layer in model.layers if isinstance(layer, kind)]
+
+
+def copy_weights(generator: keras.Model, discriminator: keras.Model, nets: dict[str, torch.nn.Module]) -> None:
+    """Keras' weights (and BatchNorm moving statistics) into the preset's layers: the 7*7*256 features after the
+    generator's dense layer and the 7*7*128 before the discriminator's reordered from channels-last to first."""
+    ours_g, ours_d = nets["generator"], nets["discriminator"]
+    projected = channels_last_index(256, 7)
+    with torch.no_grad():
+        (dense,) = of_kind(generator, layers.Dense)
+        ours_g.project[0].weight.copy_(torch.from_numpy(dense.weights[0].numpy()[:, projected].T.copy()))
+        norms = zip(of_kind(generator, layers.BatchNormalization), batch_norms(ours_g), strict=True)
+        for index, (layer, norm) in enumerate(norms):
+            order = projected if index == 0 else slice(None)
+            for target, value in zip(keras_order(norm), layer.weights, strict=True):
+                target.copy_(torch.from_numpy(value.numpy()[order].copy()))
+        for layer, deconv in zip(of_kind(generator, layers.Conv2DTranspose), ours_g.upsample[0:9:3], strict=True):
+            deconv.weight.copy_(as_torch_kernel(layer.weights[0].numpy()))
+        for layer, conv in zip(of_kind(discriminator, layers.Conv2D), ours_d.model[0:4:3], strict=True):
+            conv.weight.copy_(as_torch_kernel(layer.weights[0].numpy()))
+            conv.bias.copy_(torch.from_numpy(layer.weights[1].numpy()))
+        (dense,) = of_kind(discriminator, layers.Dense)
+        ours_d.model[-1].weight.copy_(torch.from_numpy(dense.weights[0].numpy()[channels_last_index(128, 7)].T.copy()))
+        ours_d.model[-1].bias.copy_(torch.from_numpy(dense.weights[1].numpy()))
+
+
+class PresetCopy:
+    """The preset's networks from Keras' initial weights, trained by the workflow's step on the given noise, their
+    dropout off as Keras' is here; keras_epsilon: Adam's epsilon where Keras adds it."""
+
+    def __init__(self, run: dict, generator: keras.Model, discriminator: keras.Model, keras_epsilon: bool):
+        self.run, self.keras_epsilon = run, keras_epsilon
+        self.nets = training.build_nets(run, torch.device("cpu"))
+        copy_weights(generator, discriminator, self.nets)
+        for module in self.nets["discriminator"].modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        self.optimizers = training.make_optimizers(run, self.nets)
+
+    def step(self, real: torch.Tensor, noise: torch.Tensor, t: int) -> dict[str, float]:
+        if self.keras_epsilon:
+            for optimizer in self.optimizers.values():
+                keras_adam_epsilon(optimizer, self.run["optimizer_eps"], t)
+        original = sampling.sample_noise
+        sampling.sample_noise = lambda n, run, device, generator=None: noise
+        try:
+            result = steps.step_simultaneous(self.nets, self.optimizers, real, self.run, torch.device("cpu"))
+        finally:
+            sampling.sample_noise = original
+        return {key: float(value) for key, value in result.items()}
+
+
+def statistics_gap(generator: keras.Model, nets: dict[str, torch.nn.Module]) -> float:
+    """The largest relative difference between Keras' moving variances and the preset's running ones."""
+    order = channels_last_index(256, 7)
+    gaps = []
+    norms = batch_norms(nets["generator"])
+    for index, (layer, norm) in enumerate(zip(of_kind(generator, layers.BatchNormalization), norms, strict=True)):
+        theirs = layer.weights[3].numpy()[order if index == 0 else slice(None)]
+        gaps.append(np.abs(theirs - norm.running_var.numpy()).max() / np.abs(theirs).max())
+    return max(gaps)
+
+
+def inference_gap(generator: keras.Model, nets: dict[str, torch.nn.Module], noise: torch.Tensor) -> float:
+    """The largest difference between the two generators' images in inference mode (as the grids are drawn)."""
+    theirs = generator(tf.constant(noise.numpy()), training=False).numpy().transpose(0, 3, 1, 2)
+    nets["generator"].eval()
+    with torch.no_grad():
+        ours = nets["generator"](noise).numpy()
+    nets["generator"].train()
+    return float(np.abs(theirs - ours).max())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist-5k" / "train.pt")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    tf.keras.utils.set_random_seed(args.seed)
+    torch.manual_seed(args.seed)
+    print(f"tensorflow {tf.__version__}, Keras {keras_version(tf)}, torch {torch.__version__}")
+
+    run = config.standalone_run("tf-dcgan", "keras-check", device="cpu")
+    batch = run["batch_size"]
+    images = training_images(args.train, "tanh", batch, args.steps)
+    noises = [torch.randn(batch, NOISE) for _ in range(args.steps)]
+
+    generator, discriminator = make_generator_model(), make_discriminator_model(dropout=0.0)
+    tutorial = Tutorial(generator, discriminator)
+    as_trained = PresetCopy(run, generator, discriminator, keras_epsilon=False)
+    keras_adam = PresetCopy(run, generator, discriminator, keras_epsilon=True)
+
+    print("per step: Keras / the preset as the workflow trains it / with Keras' Adam epsilon")
+    print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
+    gaps = {"as trained": 0.0, "Keras' epsilon": 0.0}
+    for t in range(1, args.steps + 1):
+        real, noise = images[(t - 1) * batch : t * batch], noises[t - 1]
+        theirs = tutorial.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy()), tf.constant(noise.numpy()))
+        theirs = {k: float(v) for k, v in theirs.items()}
+        ours, ours_keras = as_trained.step(real, noise, t), keras_adam.step(real, noise, t)
+        gaps["as trained"] = max(gaps["as trained"], relative_gap(theirs, ours))
+        gaps["Keras' epsilon"] = max(gaps["Keras' epsilon"], relative_gap(theirs, ours_keras))
+        columns = (" ".join(f"{side[k]:>9.6f}" for side in (theirs, ours, ours_keras)) for k in ("g_loss", "d_loss"))
+        print(f"{t:>4}  " + "  ".join(columns))
+    for name, gap in gaps.items():
+        print(f"largest relative difference of a loss from Keras' over {args.steps} steps, {name}: {gap:.3g}")
+    fresh = torch.randn(16, NOISE)
+    for name, copy in (("as trained", as_trained), ("Keras' epsilon", keras_adam)):
+        print(
+            f"{name}: moving variances {statistics_gap(generator, copy.nets):.3g} apart (relative), images in "
+            f"inference mode {inference_gap(generator, copy.nets, fresh):.3g} apart"
+        )
+    if gaps["Keras' epsilon"] > TOLERANCE:
+        raise SystemExit("the tf-dcgan preset does not train as the tutorial does")
+
+
+if __name__ == "__main__":
+    main()
