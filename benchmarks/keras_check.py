@@ -2,7 +2,9 @@
 PyTorch's, and Adam's epsilon moved to where Keras adds it. Importable without TensorFlow (the tests use it so)."""
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -68,6 +70,48 @@ def training_images(path: Path, pixel_range: str, batch: int, steps: int) -> tor
     return images[: batch * steps].float()
 
 
-def relative_gap(theirs: dict[str, float], ours: dict[str, float]) -> float:
-    """The largest relative difference between the same-named values of two sides."""
-    return max(abs(theirs[k] - ours[k]) / max(abs(theirs[k]), 1e-12) for k in theirs)
+def loss_gap(theirs: dict[str, float], ours: dict[str, float]) -> float:
+    """The largest difference between same-named losses, relative to Keras' where it is over 1 (absolute below:
+    a KL of 3e-4 would otherwise turn float32 rounding into a large relative gap)."""
+    return max(abs(theirs[k] - ours[k]) / max(abs(theirs[k]), 1.0) for k in theirs)
+
+
+class PresetCopies:
+    """Two copies of a preset beside Keras, each from Keras' initial weights (fill copies them into the preset's
+    networks) and trained by the workflow's step for the run, with the step's random draw (draw: the module and
+    the name the step calls) replaced by the one Keras gets: one copy as the workflow trains it, one with Adam's
+    epsilon where Keras adds it (keras_adam_epsilon), the one departure the presets keep."""
+
+    NAMES = ("as trained", "Keras' epsilon")
+    TOLERANCE = 1e-3  # on loss_gap: float32 rounding, amplified over a few dozen steps of Adam, stays well below
+
+    def __init__(self, run: dict, fill: Callable[[dict], None], draw: tuple[object, str]):
+        from genzoo import steps, training
+
+        self.run, self.draw, self.step_function = run, draw, steps.STEPS[run["update_order"]]
+        self.nets, self.optimizers = {}, {}
+        for name in self.NAMES:
+            self.nets[name] = training.build_nets(run, torch.device("cpu"))
+            fill(self.nets[name])
+            self.optimizers[name] = training.make_optimizers(run, self.nets[name])
+        self.gaps = dict.fromkeys(self.NAMES, 0.0)
+
+    def step(self, theirs: dict[str, float], real: torch.Tensor, drawn: torch.Tensor, t: int) -> list[dict]:
+        """Step t (from 1) of both copies on Keras' batch and draw; their losses, after Keras' (theirs)."""
+        sides = [theirs]
+        for name in self.NAMES:
+            if name == "Keras' epsilon":
+                for optimizer in self.optimizers[name].values():
+                    keras_adam_epsilon(optimizer, self.run["optimizer_eps"], t)
+            with mock.patch.object(*self.draw, lambda *args, **kwargs: drawn):
+                losses = self.step_function(self.nets[name], self.optimizers[name], real, self.run, torch.device("cpu"))
+            sides.append({key: float(value) for key, value in losses.items()})
+            self.gaps[name] = max(self.gaps[name], loss_gap(theirs, sides[-1]))
+        return sides
+
+    def conclude(self, steps: int, failure: str) -> None:
+        """Prints each copy's largest gap; exits non-zero when the Keras-epsilon copy's is over the tolerance."""
+        for name, gap in self.gaps.items():
+            print(f"largest difference of a loss from Keras' over {steps} steps (loss_gap), {name}: {gap:.3g}")
+        if self.gaps["Keras' epsilon"] > self.TOLERANCE:
+            raise SystemExit(failure)

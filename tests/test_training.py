@@ -351,6 +351,18 @@ def test_vae_loss_is_summed_bce_plus_kl_averaged_over_the_batch():
     assert float(total) == pytest.approx(2 * math.log(2) + 0.25)
 
 
+def test_the_held_out_elbo_is_the_negative_elbo_bit_for_bit():
+    # The held-out ELBO of every scored VAE checkpoint goes through vae_elbo_loss: its arithmetic may not move.
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(96, 1, 28, 28, generator=generator)
+    reconstruction = torch.rand(96, 1, 28, 28, generator=generator).clamp(1e-3, 1 - 1e-3)
+    z_mean, z_log_var = torch.randn(96, 2, generator=generator), torch.randn(96, 2, generator=generator)
+    total, bce, kl = losses.vae_elbo_loss(reconstruction, images, z_mean, z_log_var)
+    expected_bce = torch.nn.functional.binary_cross_entropy(reconstruction, images, reduction="sum") / 96
+    expected_kl = -0.5 * torch.sum(1 + z_log_var - z_mean.square() - z_log_var.exp()) / 96
+    assert torch.equal(bce, expected_bce) and torch.equal(kl, expected_kl) and torch.equal(total, bce + kl)
+
+
 def test_the_second_editions_vae_loss_averages_the_kl_over_the_latent_dimensions_as_the_book_does():
     # Its train_step: total_loss = reconstruction_loss + tf.reduce_mean(kl_loss), kl_loss of shape (batch, latent).
     images = torch.tensor([[0.0, 1.0], [1.0, 1.0]]).view(2, 1, 1, 2)

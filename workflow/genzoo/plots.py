@@ -24,9 +24,10 @@ LOSS_TITLES = {  # the loss tables' columns, as a reader names them
     "g_loss": "generator loss",
     "d_loss": "discriminator (critic) loss",
     "gradient_penalty": "gradient penalty",
-    "loss": "loss (negative ELBO, nats per image)",
-    "reconstruction": "reconstruction (summed pixel BCE)",
-    "kl": "KL divergence to the prior",
+    # A VAE's terms as the run's training loss weighs them, whichever it is (the books' editions weigh them apart).
+    "loss": "VAE loss (the preset's)",
+    "reconstruction": "reconstruction term (pixel BCE)",
+    "kl": "KL term",
 }
 
 

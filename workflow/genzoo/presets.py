@@ -206,7 +206,7 @@ PRESETS: dict[str, Preset] = {
             lr_d=None,
             update_order="vae",
             vae_loss="dlwp2",
-            notes=("loss: per-image summed pixel BCE + the KL's terms averaged (tf.reduce_mean), as the book writes it",),
+            notes=("loss: per-image summed pixel BCE + the KL's terms averaged (tf.reduce_mean), as the book has it",),
         ),
         preset(
             DLWP1,
