@@ -21,7 +21,7 @@ import argparse
 
 import numpy as np
 import torch
-from keras_check import channels_last_index, import_tensorflow, keras_version, torch_kernel
+from keras_check import channels_last_index, import_tensorflow, in_keras_order, keras_version, of_kind, torch_kernel
 
 tf = import_tensorflow()
 
@@ -64,8 +64,7 @@ def train_as_run_a_gan(generator: tf.keras.Model, steps: int) -> None:
 def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
     """Keras' weights into the preset's layers: dense kernels transposed, the 7*7*128 features reordered from
     channels-last to channels-first, transposed-convolution kernels from (h, w, out, in) to (in, out, h, w)."""
-    dense = [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.Dense)]
-    deconvs = [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.Conv2DTranspose)]
+    dense, deconvs = of_kind(keras_model, tf.keras.layers.Dense), of_kind(keras_model, tf.keras.layers.Conv2DTranspose)
     ours = preset.model
     # The features of each BatchNorm in Keras' order: only the second one's (after the 7*7*128 dense layer) are
     # reordered; the two dense layers' outputs are the first two BatchNorms' inputs, so they share the first two.
@@ -76,8 +75,7 @@ def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
             linear.weight.copy_(torch.from_numpy(kernel[:, features].T.copy()))
             linear.bias.copy_(torch.from_numpy(bias[features].copy()))
         for layer, norm, features in zip(batch_norms(keras_model), (ours[2], ours[5], ours[9]), orders, strict=True):
-            targets = (norm.weight, norm.bias, norm.running_mean, norm.running_var)  # Keras' order of the four
-            for target, value in zip(targets, layer.weights, strict=True):
+            for target, value in zip(in_keras_order(norm), layer.weights, strict=True):
                 target.copy_(torch.from_numpy(value.numpy()[features].copy()))
         for layer, deconv in zip(deconvs, (ours[7], ours[10]), strict=True):
             kernel, bias = (v.numpy() for v in layer.weights)
@@ -86,7 +84,7 @@ def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
 
 
 def batch_norms(keras_model: tf.keras.Model) -> list:
-    return [layer for layer in keras_model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    return of_kind(keras_model, tf.keras.layers.BatchNormalization)
 
 
 def report_statistics(keras_model: tf.keras.Model, steps: int) -> bool:

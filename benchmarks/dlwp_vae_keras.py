@@ -29,6 +29,7 @@ from keras_check import (
     channels_last_index,
     import_tensorflow,
     keras_version,
+    of_kind,
     torch_kernel,
     training_images,
 )
@@ -131,10 +132,6 @@ def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, tor
     for keras_layer, ours in zip(convolutions, ours_decoder.upsample[0:6:2], strict=True):
         kernel, bias = kernel_and_bias(keras_layer)
         copy_into(ours, torch_kernel(kernel), bias)
-
-
-def of_kind(model: keras.Model, kinds) -> list:
-    return [layer for layer in model.layers if isinstance(layer, kinds)]
 
 
 def preset_run(loss: str | None) -> dict:

@@ -44,6 +44,17 @@ def channels_last_index(channels: int, size: int) -> np.ndarray:
     return ((h * size + w) * channels + c).reshape(-1)
 
 
+def of_kind(model, kinds) -> list:
+    """A Keras model's layers of the given kind(s), in the model's order."""
+    return [layer for layer in model.layers if isinstance(layer, kinds)]
+
+
+def in_keras_order(norm: torch.nn.Module) -> tuple:
+    """A PyTorch BatchNorm's four tensors in the order of a Keras BatchNormalization's weights: gamma, beta, moving
+    mean, moving variance."""
+    return (norm.weight, norm.bias, norm.running_mean, norm.running_var)
+
+
 def torch_kernel(kernel: np.ndarray) -> torch.Tensor:
     """A Keras convolution kernel (h, w, in, out) as Conv2d's weight (out, in, h, w), or a Conv2DTranspose kernel
     (h, w, out, in) as ConvTranspose2d's (in, out, h, w): the same transposition, no flip (both are correlations)."""

@@ -26,7 +26,9 @@ from keras_check import (
     PresetCopies,
     channels_last_index,
     import_tensorflow,
+    in_keras_order,
     keras_version,
+    of_kind,
     torch_kernel,
     training_images,
 )
@@ -107,16 +109,8 @@ class Tutorial:
         return {"g_loss": gen_loss, "d_loss": disc_loss}
 
 
-def keras_order(norm: torch.nn.Module) -> tuple:
-    return (norm.weight, norm.bias, norm.running_mean, norm.running_var)  # gamma, beta, moving mean and variance
-
-
 def batch_norms(generator: torch.nn.Module) -> tuple:
     return (generator.project[1], *generator.upsample[1:7:3])
-
-
-def of_kind(model: keras.Model, kind) -> list:
-    return [layer for layer in model.layers if isinstance(layer, kind)]
 
 
 def copy_weights(generator: keras.Model, discriminator: keras.Model, nets: dict[str, torch.nn.Module]) -> None:
@@ -130,7 +124,7 @@ def copy_weights(generator: keras.Model, discriminator: keras.Model, nets: dict[
         norms = zip(of_kind(generator, layers.BatchNormalization), batch_norms(ours_g), strict=True)
         for index, (layer, norm) in enumerate(norms):
             order = projected if index == 0 else slice(None)
-            for target, value in zip(keras_order(norm), layer.weights, strict=True):
+            for target, value in zip(in_keras_order(norm), layer.weights, strict=True):
                 target.copy_(torch.from_numpy(value.numpy()[order].copy()))
         for layer, deconv in zip(of_kind(generator, layers.Conv2DTranspose), ours_g.upsample[0:9:3], strict=True):
             deconv.weight.copy_(torch_kernel(layer.weights[0].numpy()))
