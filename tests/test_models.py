@@ -120,6 +120,23 @@ def test_tf_dcgan_uses_keras_defaults():
     assert all(m.bias is None for m in generator.modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d)))
 
 
+def test_tf_dcgan_batchnorm_keeps_keras_moving_averages_of_biased_variances():
+    """Keras' BatchNormalization normalizes a batch as PyTorch's does, but moves its variance toward the batch's
+    biased variance (Keras' moments), not the unbiased one PyTorch keeps: for 8 images, 8/7 times smaller."""
+    torch.manual_seed(0)
+    norms = [m for m in models.build("tf-dcgan", 100)["generator"].modules() if isinstance(m, nn.BatchNorm1d)]
+    first = norms[0].train()
+    x = torch.randn(8, 7 * 7 * 256, dtype=torch.float64) * 2 + 1
+    first.double()
+    reference = nn.BatchNorm1d(7 * 7 * 256, eps=1e-3, momentum=0.01).double().train()
+    torch.testing.assert_close(first(x), reference(x))  # the batch normalized alike
+    torch.testing.assert_close(first.running_mean, 0.99 * 0 + 0.01 * x.mean(0))
+    torch.testing.assert_close(first.running_var, 0.99 * 1 + 0.01 * x.var(0, correction=0))
+    assert not torch.allclose(first.running_var, reference.running_var)  # PyTorch's own: unbiased
+    first.eval()
+    torch.testing.assert_close(first(x), (x - first.running_mean) / (first.running_var + 1e-3).sqrt())
+
+
 def assert_glorot_uniform(weight: torch.Tensor) -> None:
     """Drawn from U(-b, b), b = sqrt(6 / (fan_in + fan_out)): inside the bound, with the uniform's spread b / sqrt 3."""
     weight = weight.detach()
