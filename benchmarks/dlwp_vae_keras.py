@@ -161,14 +161,14 @@ def main() -> None:
     # step_vae draws its epsilon with torch.randn_like(z_mean).
     copies = PresetCopies(run, lambda nets: copy_weights(encoder, decoder, nets), (torch, "randn_like"))
 
-    print(f"loss {run['vae_loss']}; per step: Keras / the preset as the workflow trains it / with Keras' Adam epsilon")
+    print(f"loss {run['vae_loss']}; per step: Keras / the preset as the workflow trains it / with Keras' Adam")
     print(f"{'step':>4}  {'total loss':^32}  {'reconstruction':^32}  {'KL':^26}")
     for t in range(1, args.steps + 1):
         real, epsilon = images[(t - 1) * batch : t * batch], epsilons[t - 1]
         vae.sampler.epsilon = tf.constant(epsilon.numpy())
         # Called as fit calls it under run_eagerly=True, on the batch as the book's train_step reads it (N, 28, 28, 1).
         theirs = {k: float(v) for k, v in vae.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy())).items()}
-        sides = copies.step(theirs, real, epsilon, t)
+        sides = copies.step(theirs, real, [epsilon], t)
         columns = (" ".join(f"{side[k]:>{w}.{d}f}" for side in sides) for k, w, d in LOSS_COLUMNS)
         print(f"{t:>4}  " + "  ".join(columns))
     copies.conclude(args.steps, f"the preset's loss {run['vae_loss']} does not train as the book's VAE does")

@@ -170,30 +170,33 @@ def main() -> None:
     parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--float32", action="store_true", help="both sides in float32, as they train (see above)")
     args = parser.parse_args()
+    dtype = torch.float32 if args.float32 else torch.float64
+    keras.backend.set_floatx(str(dtype).removeprefix("torch."))
     tf.keras.utils.set_random_seed(args.seed)
     torch.manual_seed(args.seed)
-    print(f"tensorflow {tf.__version__}, Keras {keras_version(tf)}, torch {torch.__version__}")
+    print(f"tensorflow {tf.__version__}, Keras {keras_version(tf)}, torch {torch.__version__}, in {dtype}")
 
     run = config.standalone_run("tf-dcgan", "keras-check", device="cpu")
     batch = run["batch_size"]
-    images = training_images(args.train, "tanh", batch, args.steps)
-    noises = [torch.randn(batch, NOISE) for _ in range(args.steps)]
+    images = training_images(args.train, "tanh", batch, args.steps).to(dtype)
+    noises = [torch.randn(batch, NOISE, dtype=dtype) for _ in range(args.steps)]
 
     generator, discriminator = make_generator_model(), make_discriminator_model(dropout=0.0)
     tutorial = Tutorial(generator, discriminator)
     # step_simultaneous draws its noise with sampling.sample_noise.
-    copies = PresetCopies(run, lambda nets: fill(generator, discriminator, nets), (sampling, "sample_noise"))
+    copies = PresetCopies(run, lambda nets: fill(generator, discriminator, nets), (sampling, "sample_noise"), dtype)
 
-    print("per step: Keras / the preset as the workflow trains it / with Keras' Adam epsilon")
+    print("per step: Keras / the preset as the workflow trains it / with Keras' Adam")
     print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
     for t in range(1, args.steps + 1):
         real, noise = images[(t - 1) * batch : t * batch], noises[t - 1]
         theirs = tutorial.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy()), tf.constant(noise.numpy()))
-        sides = copies.step({k: float(v) for k, v in theirs.items()}, real, noise, t)
+        sides = copies.step({k: float(v) for k, v in theirs.items()}, real, [noise], t)
         columns = (" ".join(f"{side[k]:>9.6f}" for side in sides) for k in ("g_loss", "d_loss"))
         print(f"{t:>4}  " + "  ".join(columns))
-    fresh = torch.randn(16, NOISE)
+    fresh = torch.randn(16, NOISE, dtype=dtype)
     for name, nets in copies.nets.items():
         print(
             f"{name}: moving variances {statistics_gap(generator, nets):.3g} apart (relative), images in "

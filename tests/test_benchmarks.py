@@ -405,32 +405,94 @@ def test_denormals_benchmark_times_an_epoch_from_a_state_with_subnormal_moments_
     assert "weights after the epoch: bit-identical" in output  # a weight without gradient moves neither way
 
 
-def test_keras_adam_epsilon_makes_torchs_adam_take_keras_steps():
-    """Keras: w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps). Gradients of 1e-7, where it matters."""
-    import keras_check
-    from conftest import resolved_run
+def trained_by_torchs_adam(run: dict, gradients: list[torch.Tensor], adam_step=None) -> torch.Tensor:
+    """A float64 weight the preset's Adam moves by the gradients, adam_step(optimizer, eps, t) called before step t."""
     from genzoo import training
 
-    run = resolved_run("tf-dcgan")
-    gradients = [torch.randn(50, generator=torch.Generator().manual_seed(t)) * 1e-7 for t in range(5)]
-    lr, (b1, b2), eps = run["lr_g"], run["betas"], run["optimizer_eps"]
-    weight, m, v = torch.zeros(50, dtype=torch.float64), 0.0, 0.0
+    param = torch.nn.Parameter(torch.zeros(len(gradients[0]), dtype=torch.float64))
+    optimizer = training.make_optimizers(run, {"generator": torch.nn.ParameterList([param])})["generator"]
     for t, gradient in enumerate(gradients, start=1):
-        m, v = b1 * m + (1 - b1) * gradient.double(), b2 * v + (1 - b2) * gradient.double() ** 2
-        weight -= lr * (1 - b2**t) ** 0.5 / (1 - b1**t) * m / (v.sqrt() + eps)
+        if adam_step:
+            adam_step(optimizer, run["optimizer_eps"], t)
+        param.grad = gradient.clone()
+        optimizer.step()
+    return param.detach()
 
-    def trained(keras_epsilon: bool) -> torch.Tensor:
-        param = torch.nn.Parameter(torch.zeros(50))
-        optimizer = training.make_optimizers(run, {"generator": torch.nn.ParameterList([param])})["generator"]
-        for t, gradient in enumerate(gradients, start=1):
-            if keras_epsilon:
-                keras_check.keras_adam_epsilon(optimizer, eps, t)
-            param.grad = gradient.clone()
-            optimizer.step()
-        return param.detach().double()
 
-    torch.testing.assert_close(trained(keras_epsilon=True), weight, rtol=1e-5, atol=1e-12)
-    assert (trained(keras_epsilon=False) - weight).abs().max() > 1e-3 * weight.abs().max()  # the fix is needed
+# Gradients of 1e-7 (where epsilon's place matters) and of 1 (where Keras' float32 betas do), in float64.
+ADAM_GRADIENTS = [
+    torch.randn(50, generator=torch.Generator().manual_seed(t), dtype=torch.float64)
+    * torch.tensor([1e-7, 1.0]).repeat(25)
+    for t in range(5)
+]
+
+
+def test_keras_adam_step_makes_torchs_adam_take_keras_steps():
+    """Keras 3's Adam.update_step as written: beta powers of ops.cast(beta) (a float32 tensor first), the moments
+    decayed by the Python floats, w -= m * lr * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps)."""
+    import keras_check
+    import numpy as np
+    from conftest import resolved_run
+
+    for preset in ("tf-dcgan", "cs231n-gan"):  # betas (0.9, 0.999) and (0.5, 0.999)
+        run = resolved_run(preset)
+        lr, (b1, b2), eps = run["lr_g"], run["betas"], run["optimizer_eps"]
+        b1_32, b2_32 = float(np.float32(b1)), float(np.float32(b2))
+        weight, m, v = torch.zeros(50, dtype=torch.float64), 0.0, 0.0
+        for t, gradient in enumerate(ADAM_GRADIENTS, start=1):
+            m, v = m + (gradient - m) * (1 - b1), v + (gradient**2 - v) * (1 - b2)
+            weight -= m * (lr * (1 - b2_32**t) ** 0.5 / (1 - b1_32**t)) / (v.sqrt() + eps)
+
+        torch.testing.assert_close(
+            trained_by_torchs_adam(run, ADAM_GRADIENTS, keras_check.keras_adam_step), weight, rtol=1e-12, atol=0
+        )
+        as_trained = trained_by_torchs_adam(run, ADAM_GRADIENTS)
+        assert ((as_trained - weight).abs() / weight.abs()).max() > 1e-2  # epsilon's place, at the small gradients
+
+
+def test_tf1_adam_step_makes_torchs_adam_take_tensorflow_1_steps():
+    """TF1's ApplyAdam with every hyperparameter a float32 number cast to the variables' float64."""
+    import keras_check
+    import numpy as np
+    from conftest import resolved_run
+
+    run = resolved_run("tf-basic-gan")
+    lr, b1, b2, eps = (float(np.float32(x)) for x in (run["lr_g"], *run["betas"], run["optimizer_eps"]))
+    weight, m, v = torch.zeros(50, dtype=torch.float64), 0.0, 0.0
+    for t, gradient in enumerate(ADAM_GRADIENTS, start=1):
+        m, v = m + (gradient - m) * (1 - b1), v + (gradient**2 - v) * (1 - b2)
+        weight -= m * (lr * (1 - b2**t) ** 0.5 / (1 - b1**t)) / (v.sqrt() + eps)
+
+    ours = trained_by_torchs_adam(run, ADAM_GRADIENTS, keras_check.tf1_adam_step)
+    torch.testing.assert_close(ours, weight, rtol=1e-12, atol=0)
+    assert ((trained_by_torchs_adam(run, ADAM_GRADIENTS) - weight).abs() / weight.abs()).max() > 1e-3
+
+
+def test_preset_copies_hand_each_draw_once_and_count_them():
+    """The copies' step gets Keras' draws in the order it makes them; one too few or too many stops the check."""
+    import keras_check
+    from conftest import resolved_run
+    from genzoo import sampling, training
+
+    run = resolved_run("cs231n-gan")
+    initial = {name: net.state_dict() for name, net in training.build_nets(run, torch.device("cpu")).items()}
+
+    def copies():
+        fill = lambda nets: [net.load_state_dict(initial[name]) for name, net in nets.items()]  # noqa: E731
+        return keras_check.PresetCopies(run, fill, (sampling, "sample_noise"), torch.float64)
+
+    real = torch.rand(128, 1, 28, 28, dtype=torch.float64) * 2 - 1
+    noises = [torch.rand(128, 96, dtype=torch.float64) * 2 - 1 for _ in range(3)]
+    theirs = {"g_loss": 0.0, "d_loss": 0.0}
+    with pytest.raises(SystemExit, match="the preset's step draws more than the 1 given"):
+        copies().step(theirs, real, noises[:1], 1)
+    with pytest.raises(SystemExit, match="the preset's step drew 2 times, not the 3 given"):
+        copies().step(theirs, real, noises, 1)
+    both = copies()
+    _, as_trained, keras_adam = both.step(theirs, real, noises[:2], 1)
+    assert as_trained["d_loss"] == keras_adam["d_loss"]  # one state, batch and draw before either Adam moves
+    assert as_trained["g_loss"] != keras_adam["g_loss"]  # after D's first step, which the two Adams take apart
+    assert all(p.dtype == torch.float64 for net in both.nets["Keras' Adam"].values() for p in net.parameters())
 
 
 def test_keras_layouts_turn_into_pytorchs():
@@ -453,7 +515,10 @@ def test_keras_layouts_turn_into_pytorchs():
     np.testing.assert_allclose(ours.permute(0, 2, 3, 1).numpy(), keras_output, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("script", ["cs231n_tf_batchnorm.py", "dlwp_vae_keras.py", "tf_dcgan_keras.py"])
+@pytest.mark.parametrize(
+    "script",
+    ["cs231n_tf_batchnorm.py", "cs231n_tf_keras.py", "dlwp_vae_keras.py", "tf_basic_gan_tf1.py", "tf_dcgan_keras.py"],
+)
 def test_the_keras_checks_say_what_they_need_without_tensorflow(repo, script):
     import importlib.util
 
