@@ -136,6 +136,14 @@ def test_tf_dcgan_batchnorm_keeps_keras_moving_averages_of_biased_variances():
     first.eval()
     torch.testing.assert_close(first(x), (x - first.running_mean) / (first.running_var + 1e-3).sqrt())
 
+    convolutional = [m for m in models.build("tf-dcgan", 100)["generator"].modules() if isinstance(m, nn.BatchNorm2d)]
+    norm = convolutional[0].double().train()
+    maps = torch.randn(4, 128, 7, 7, dtype=torch.float64) * 3
+    norm(maps)
+    torch.testing.assert_close(norm.running_var, 0.99 + 0.01 * maps.var((0, 2, 3), correction=0))
+    with pytest.raises(ValueError, match="expected 4D input"):
+        norm(x)
+
 
 def assert_glorot_uniform(weight: torch.Tensor) -> None:
     """Drawn from U(-b, b), b = sqrt(6 / (fan_in + fan_out)): inside the bound, with the uniform's spread b / sqrt 3."""
