@@ -4,7 +4,7 @@ batches and the same noise. TensorFlow is no dependency of the workflow: run thi
 Keras 3, or Keras 2 through tf-keras and TF_USE_LEGACY_KERAS=1) and the workflow's requirements are installed:
 
     python benchmarks/cs231n_tf_keras.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0]
-        [--preset cs231n-gan cs231n-lsgan]
+        [--preset cs231n-gan cs231n-lsgan] [--float32]
 
 The Keras side is the notebook (Generative_Adversarial_Networks_TF.ipynb with cs231n/gan_tf.py, 2019-2020) where it
 is given, and what it asks for where the student writes it: the discriminator Dense 256, LeakyReLU(0.01), Dense 256,
@@ -12,17 +12,31 @@ LeakyReLU(0.01), Dense 1; the generator Dense 1024 ReLU, Dense 1024 ReLU, Dense 
 initializers; the losses from logits (BinaryCrossentropy's mean) or on raw scores (the least-squares halves);
 get_solvers' Adam(1e-3, beta_1=0.5) for each network; and run_a_gan's loop body as given: a discriminator step on
 preprocess_img(x) = 2x - 1 and G(noise), then a generator step through the updated discriminator on fresh noise.
-Its sample_noise draws are replaced by the preset's (uniform on [-1, 1]), two a step. Two copies of each preset
-train beside Keras (keras_check.PresetCopies): one as the workflow trains it (steps.step_discriminator_first), one
-with Adam's epsilon where Keras adds it. It exits non-zero when a Keras-epsilon copy's losses differ from Keras' by
-more than 1e-3 (relative, or absolute below 1).
+Both sides get the same two noises a step, uniform on [-1, 1] as sample_noise draws them, in the check's dtype. Two
+copies of each preset train beside Keras (keras_check.PresetCopies): one as the workflow trains it
+(steps.step_discriminator_first), one whose Adam takes Keras' steps (keras_check.match_keras_adam). Both sides run
+in float64 unless --float32: in float32 two GAN runs at this rate part within ten steps whatever their code, as soon
+as rounding moves the input of a LeakyReLU to the other side of its kink, so only float64 can tell the code's
+departures from rounding. It exits non-zero when a matched copy's losses differ from Keras' by more than 1e-5 in
+float64 (1e-3 in float32; relative, or absolute below 1).
 """
 
 import argparse
 from pathlib import Path
 
 import torch
-from keras_check import REPO, PresetCopies, copy_dense, import_tensorflow, keras_version, of_kind, training_images
+from keras_check import (
+    REPO,
+    PresetCopies,
+    add_precision_argument,
+    chosen_dtype,
+    copy_dense,
+    import_tensorflow,
+    keras_version,
+    linears,
+    of_kind,
+    training_images,
+)
 
 tf = import_tensorflow()
 
@@ -112,8 +126,7 @@ class Notebook:
     def fill(self, nets: dict[str, torch.nn.Module]) -> None:
         """Keras' weights into the preset's Linear layers (the images are one channel: both flatten alike)."""
         for model, name in ((self.G, "generator"), (self.D, "discriminator")):
-            linears = [m for m in nets[name].modules() if isinstance(m, torch.nn.Linear)]
-            for dense, linear in zip(of_kind(model, layers.Dense), linears, strict=True):
+            for dense, linear in zip(of_kind(model, layers.Dense), linears(nets[name]), strict=True):
                 copy_dense(linear, *(v.numpy() for v in dense.weights))
 
 
@@ -127,12 +140,11 @@ def check(preset: str, images: torch.Tensor, steps: int, dtype: torch.dtype) -> 
     print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
     for t in range(1, steps + 1):
         real = images[(t - 1) * batch : t * batch]  # images in [-1, 1]: the notebook's x is (real + 1) / 2
-        noises = [torch.rand(batch, NOISE, dtype=dtype) * 2 - 1 for _ in range(2)]
+        noises = [torch.rand(batch, NOISE, dtype=dtype) * 2 - 1 for _ in range(2)]  # sample_noise's uniform
         x = tf.constant(((real.reshape(batch, 784) + 1) / 2).numpy())
         theirs = notebook.train_step(x, *(tf.constant(noise.numpy()) for noise in noises))
         sides = copies.step(theirs, real, noises, t)
-        columns = (" ".join(f"{side[k]:>9.6f}" for side in sides) for k in ("g_loss", "d_loss"))
-        print(f"{t:>4}  " + "  ".join(columns))
+        copies.print_step(t, sides, (("g_loss", 9, 6), ("d_loss", 9, 6)))
     return copies
 
 
@@ -142,16 +154,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preset", nargs="+", choices=PRESETS, default=list(PRESETS))
-    parser.add_argument("--float32", action="store_true", help="both sides in float32, as they train (see above)")
+    add_precision_argument(parser)
     args = parser.parse_args()
-    dtype = torch.float32 if args.float32 else torch.float64
+    dtype = chosen_dtype(args)
     keras.backend.set_floatx(str(dtype).removeprefix("torch."))
     tf.keras.utils.set_random_seed(args.seed)
     torch.manual_seed(args.seed)
     print(f"tensorflow {tf.__version__}, Keras {keras_version(tf)}, torch {torch.__version__}")
 
     print(f"in {dtype}")
-    images = training_images(args.train, "tanh", 128, args.steps).to(dtype)
+    batch = config.standalone_run(PRESETS[0], "keras-check", device="cpu")["batch_size"]  # both presets': 128
+    images = training_images(args.train, "tanh", batch, args.steps).to(dtype)
     failed = [preset for preset in args.preset if not check(preset, images, args.steps, dtype).report(args.steps)]
     if failed:
         raise SystemExit(f"{', '.join(failed)}: does not train as the notebook's run_a_gan does")

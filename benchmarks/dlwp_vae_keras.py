@@ -13,9 +13,11 @@ by side. The book's loss averages the KL's terms over the batch and the latent d
 as the preset's loss `dlwp2` does; `--loss elbo` trains the preset on the negative ELBO instead (the KL summed over
 the latent dimensions, as the keras.io example and this preset before it did), to show what such a departure looks
 like here. Two copies of the preset train beside Keras (keras_check.PresetCopies): one as the workflow trains it,
-one with Adam's epsilon where Keras adds it, the presets' one known departure. It exits non-zero when that copy's
-losses differ from Keras' by more than 1e-3 (relative, or absolute below 1: float32 rounding, amplified over a few
-dozen steps of Adam, stays well below).
+one whose Adam takes Keras' steps (keras_check.match_keras_adam: its epsilon, the presets' one known departure, and
+its float32 betas). Both sides run in float32: the preset's step casts the encoder's outputs to float32, so this
+check cannot run in float64 as the GAN checks do. It exits non-zero when the matched copy's losses differ from
+Keras' by more than 1e-3 (relative, or absolute below 1: float32 rounding, amplified over a few dozen steps of Adam,
+stays well below).
 """
 
 import argparse
@@ -169,8 +171,7 @@ def main() -> None:
         # Called as fit calls it under run_eagerly=True, on the batch as the book's train_step reads it (N, 28, 28, 1).
         theirs = {k: float(v) for k, v in vae.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy())).items()}
         sides = copies.step(theirs, real, [epsilon], t)
-        columns = (" ".join(f"{side[k]:>{w}.{d}f}" for side in sides) for k, w, d in LOSS_COLUMNS)
-        print(f"{t:>4}  " + "  ".join(columns))
+        copies.print_step(t, sides, LOSS_COLUMNS)
     copies.conclude(args.steps, f"the preset's loss {run['vae_loss']} does not train as the book's VAE does")
 
 

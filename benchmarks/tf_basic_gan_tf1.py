@@ -3,31 +3,43 @@ runs it, and by the `tf-basic-gan` preset, from the same weights, on the same ba
 TensorFlow is no dependency of the workflow: run this where both tensorflow (2.x: its tf.compat.v1 runs the TF1
 graph) and the workflow's requirements are installed:
 
-    python benchmarks/tf_basic_gan_tf1.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0]
+    python benchmarks/tf_basic_gan_tf1.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0] [--float32]
 
 The TensorFlow side is the script as the preset reads it (wiseodd/generative-models GAN/vanilla_gan/
 gan_tensorflow.py with its variables made by tf.get_variable, Glorot-uniform weights as
 tf.contrib.layers.xavier_initializer() makes them, zero biases): placeholders X and Z, D 784-128 ReLU-1 (logits), G
 100-128 ReLU-784 sigmoid, the sigmoid cross-entropy losses, AdamOptimizer() for each network with its var_list, and
-the loop body: sess.run([D_solver, D_loss]) on a batch and a Z, then sess.run([G_solver, G_loss]) on a fresh Z. Its
-sample_Z draws (uniform on [-1, 1]) are replaced by the preset's, two a step. TF1's AdamOptimizer adds its epsilon
-(1e-8) before the bias correction as Keras does, so the copies of keras_check.PresetCopies apply: one as the
-workflow trains the preset (steps.step_discriminator_first), one with TensorFlow's epsilon, one reordered. It exits
-non-zero when a step's gap is past the tolerance and more than float32 rounding explains.
+the loop body: sess.run([D_solver, D_loss]) on a batch and a Z, then sess.run([G_solver, G_loss]) on a fresh Z. Both
+sides get the same two noises a step, uniform on [-1, 1] as sample_Z draws them, in the check's dtype. Two copies
+of the preset train beside it (keras_check.PresetCopies): one as the workflow trains it
+(steps.step_discriminator_first), one whose Adam takes TensorFlow 1's steps (keras_check.match_tf1_adam). Both sides
+run in float64 unless --float32 (float32 GAN runs part by rounding alone; cs231n_tf_keras.py says why). It exits
+non-zero when the matched copy's losses differ from TensorFlow's by more than 1e-5 in float64 (1e-3 in float32;
+relative, or absolute below 1).
 """
 
 import argparse
 from pathlib import Path
 
 import torch
-from keras_check import REPO, PresetCopies, copy_dense, import_tensorflow, tf1_adam_step, training_images
+from keras_check import (
+    REPO,
+    PresetCopies,
+    add_precision_argument,
+    chosen_dtype,
+    copy_dense,
+    import_tensorflow,
+    linears,
+    match_tf1_adam,
+    training_images,
+)
 
 tf = import_tensorflow()
 
 from genzoo import config, sampling  # noqa: E402  (keras_check puts it on sys.path)
 
 tf1 = tf.compat.v1
-NOISE, BATCH = 100, 128
+NOISE = 100
 
 
 class Script:
@@ -79,8 +91,7 @@ class Script:
         """The session's initial variables into the preset's Linear layers, in order: W1, b1, W2, b2."""
         values = self.sess.run(self.vars)
         for prefix, name in (("G", "generator"), ("D", "discriminator")):
-            linears = [m for m in nets[name].modules() if isinstance(m, torch.nn.Linear)]
-            for layer, linear in enumerate(linears, start=1):
+            for layer, linear in enumerate(linears(nets[name]), start=1):
                 copy_dense(linear, values[f"{prefix}_W{layer}"], values[f"{prefix}_b{layer}"])
 
 
@@ -89,27 +100,27 @@ def main() -> None:
     parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--float32", action="store_true", help="both sides in float32, as they train (see above)")
+    add_precision_argument(parser)
     args = parser.parse_args()
-    dtype = torch.float32 if args.float32 else torch.float64
+    dtype = chosen_dtype(args)
     torch.manual_seed(args.seed)
     print(f"tensorflow {tf.__version__} (tf.compat.v1 graph and session), torch {torch.__version__}, in {dtype}")
 
     run = config.standalone_run("tf-basic-gan", "tf1-check", device="cpu")
-    images = training_images(args.train, "sigmoid", BATCH, args.steps).to(dtype)
+    batch = run["batch_size"]
+    images = training_images(args.train, "sigmoid", batch, args.steps).to(dtype)
     script = Script(args.seed, tf.float32 if args.float32 else tf.float64)
     # step_discriminator_first draws its two noises with sampling.sample_noise.
-    copies = PresetCopies(run, script.fill, (sampling, "sample_noise"), dtype, tf1_adam_step)
+    copies = PresetCopies(run, script.fill, (sampling, "sample_noise"), dtype, match_tf1_adam, "TensorFlow 1's")
 
     print("per step: TensorFlow / the preset as the workflow trains it / with TensorFlow 1's Adam")
     print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
     for t in range(1, args.steps + 1):
-        real = images[(t - 1) * BATCH : t * BATCH]
-        noises = [torch.rand(BATCH, NOISE, dtype=dtype) * 2 - 1 for _ in range(2)]
-        theirs = script.train_step(real.reshape(BATCH, 784).numpy(), *(noise.numpy() for noise in noises))
+        real = images[(t - 1) * batch : t * batch]
+        noises = [torch.rand(batch, NOISE, dtype=dtype) * 2 - 1 for _ in range(2)]  # sample_Z's uniform
+        theirs = script.train_step(real.reshape(batch, 784).numpy(), *(noise.numpy() for noise in noises))
         sides = copies.step(theirs, real, noises, t)
-        columns = (" ".join(f"{side[k]:>9.6f}" for side in sides) for k in ("g_loss", "d_loss"))
-        print(f"{t:>4}  " + "  ".join(columns))
+        copies.print_step(t, sides, (("g_loss", 9, 6), ("d_loss", 9, 6)))
     copies.conclude(args.steps, "the tf-basic-gan preset does not train as the TF1 script does")
 
 

@@ -3,17 +3,18 @@ weights, on the same batches and the same noise. TensorFlow is no dependency of 
 tensorflow (2.x, with Keras 3, or Keras 2 through tf-keras and TF_USE_LEGACY_KERAS=1) and the workflow's
 requirements are installed:
 
-    python benchmarks/tf_dcgan_keras.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0]
+    python benchmarks/tf_dcgan_keras.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0] [--float32]
 
 The Keras side is the tutorial (site/en/tutorials/generative/dcgan.ipynb of tensorflow/docs): make_generator_model,
 make_discriminator_model, the from-logits cross-entropy losses, Adam(1e-4) twice and the @tf.function train_step
 as written, but for two changes that let both sides see the same random numbers: train_step takes its noise (the
 preset's draws) instead of drawing tf.random.normal([BATCH_SIZE, noise_dim]) itself, and both discriminators' Dropout
 rates are 0 (the two libraries cannot draw the same masks). Two copies of the preset train beside Keras: one as the
-workflow trains it (steps.step_simultaneous), one with Adam's epsilon where Keras adds it (keras_check). Printed: each
-step's losses, then how far the generators' BatchNorm moving statistics (which the sample grids are drawn with) and
-their images in inference mode on fresh noise lie apart. It exits non-zero when the Keras-epsilon copy's losses
-differ from Keras' by more than 1e-3 (relative, or absolute below 1).
+workflow trains it (steps.step_simultaneous), one whose Adam takes Keras' steps (keras_check.match_keras_adam).
+Printed: each step's losses, then how far the generators' BatchNorm moving variances (which the sample grids are
+drawn with) and their images in inference mode on fresh noise lie apart. Both sides run in float64 unless --float32
+(float32 GAN runs part by rounding alone; cs231n_tf_keras.py says why). It exits non-zero when the matched copy's
+losses differ from Keras' by more than 1e-5 in float64 (1e-3 in float32; relative, or absolute below 1).
 """
 
 import argparse
@@ -24,7 +25,9 @@ import torch
 from keras_check import (
     REPO,
     PresetCopies,
+    add_precision_argument,
     channels_last_index,
+    chosen_dtype,
     import_tensorflow,
     in_keras_order,
     keras_version,
@@ -170,9 +173,9 @@ def main() -> None:
     parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--float32", action="store_true", help="both sides in float32, as they train (see above)")
+    add_precision_argument(parser)
     args = parser.parse_args()
-    dtype = torch.float32 if args.float32 else torch.float64
+    dtype = chosen_dtype(args)
     keras.backend.set_floatx(str(dtype).removeprefix("torch."))
     tf.keras.utils.set_random_seed(args.seed)
     torch.manual_seed(args.seed)
@@ -181,7 +184,7 @@ def main() -> None:
     run = config.standalone_run("tf-dcgan", "keras-check", device="cpu")
     batch = run["batch_size"]
     images = training_images(args.train, "tanh", batch, args.steps).to(dtype)
-    noises = [torch.randn(batch, NOISE, dtype=dtype) for _ in range(args.steps)]
+    noises = [torch.randn(batch, NOISE, dtype=dtype) for _ in range(args.steps)]  # the tutorial's normal noise
 
     generator, discriminator = make_generator_model(), make_discriminator_model(dropout=0.0)
     tutorial = Tutorial(generator, discriminator)
@@ -194,8 +197,7 @@ def main() -> None:
         real, noise = images[(t - 1) * batch : t * batch], noises[t - 1]
         theirs = tutorial.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy()), tf.constant(noise.numpy()))
         sides = copies.step({k: float(v) for k, v in theirs.items()}, real, [noise], t)
-        columns = (" ".join(f"{side[k]:>9.6f}" for side in sides) for k in ("g_loss", "d_loss"))
-        print(f"{t:>4}  " + "  ".join(columns))
+        copies.print_step(t, sides, (("g_loss", 9, 6), ("d_loss", 9, 6)))
     fresh = torch.randn(16, NOISE, dtype=dtype)
     for name, nets in copies.nets.items():
         print(

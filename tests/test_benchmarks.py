@@ -405,15 +405,15 @@ def test_denormals_benchmark_times_an_epoch_from_a_state_with_subnormal_moments_
     assert "weights after the epoch: bit-identical" in output  # a weight without gradient moves neither way
 
 
-def trained_by_torchs_adam(run: dict, gradients: list[torch.Tensor], adam_step=None) -> torch.Tensor:
-    """A float64 weight the preset's Adam moves by the gradients, adam_step(optimizer, eps, t) called before step t."""
+def trained_by_torchs_adam(run: dict, gradients: list[torch.Tensor], match_adam=None) -> torch.Tensor:
+    """A float64 weight the preset's Adam moves by the gradients, match_adam(optimizer, eps, t) called before step t."""
     from genzoo import training
 
     param = torch.nn.Parameter(torch.zeros(len(gradients[0]), dtype=torch.float64))
     optimizer = training.make_optimizers(run, {"generator": torch.nn.ParameterList([param])})["generator"]
     for t, gradient in enumerate(gradients, start=1):
-        if adam_step:
-            adam_step(optimizer, run["optimizer_eps"], t)
+        if match_adam:
+            match_adam(optimizer, run["optimizer_eps"], t)
         param.grad = gradient.clone()
         optimizer.step()
     return param.detach()
@@ -427,7 +427,7 @@ ADAM_GRADIENTS = [
 ]
 
 
-def test_keras_adam_step_makes_torchs_adam_take_keras_steps():
+def test_match_keras_adam_makes_torchs_adam_take_keras_steps():
     """Keras 3's Adam.update_step as written: beta powers of ops.cast(beta) (a float32 tensor first), the moments
     decayed by the Python floats, w -= m * lr * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps)."""
     import keras_check
@@ -444,14 +444,15 @@ def test_keras_adam_step_makes_torchs_adam_take_keras_steps():
             weight -= m * (lr * (1 - b2_32**t) ** 0.5 / (1 - b1_32**t)) / (v.sqrt() + eps)
 
         torch.testing.assert_close(
-            trained_by_torchs_adam(run, ADAM_GRADIENTS, keras_check.keras_adam_step), weight, rtol=1e-12, atol=0
+            trained_by_torchs_adam(run, ADAM_GRADIENTS, keras_check.match_keras_adam), weight, rtol=1e-12, atol=0
         )
         as_trained = trained_by_torchs_adam(run, ADAM_GRADIENTS)
         assert ((as_trained - weight).abs() / weight.abs()).max() > 1e-2  # epsilon's place, at the small gradients
 
 
-def test_tf1_adam_step_makes_torchs_adam_take_tensorflow_1_steps():
-    """TF1's ApplyAdam with every hyperparameter a float32 number cast to the variables' float64."""
+def test_match_tf1_adam_makes_torchs_adam_take_tensorflow_1_steps():
+    """TF1's ApplyAdam with every hyperparameter a float32 number cast to the variables' float64, its beta powers
+    float32 variables multiplied by the float32 betas once a step."""
     import keras_check
     import numpy as np
     from conftest import resolved_run
@@ -459,11 +460,13 @@ def test_tf1_adam_step_makes_torchs_adam_take_tensorflow_1_steps():
     run = resolved_run("tf-basic-gan")
     lr, b1, b2, eps = (float(np.float32(x)) for x in (run["lr_g"], *run["betas"], run["optimizer_eps"]))
     weight, m, v = torch.zeros(50, dtype=torch.float64), 0.0, 0.0
-    for t, gradient in enumerate(ADAM_GRADIENTS, start=1):
+    power1, power2 = np.float32(b1), np.float32(b2)
+    for gradient in ADAM_GRADIENTS:
         m, v = m + (gradient - m) * (1 - b1), v + (gradient**2 - v) * (1 - b2)
-        weight -= m * (lr * (1 - b2**t) ** 0.5 / (1 - b1**t)) / (v.sqrt() + eps)
+        weight -= m * (lr * (1 - float(power2)) ** 0.5 / (1 - float(power1))) / (v.sqrt() + eps)
+        power1, power2 = np.float32(power1 * np.float32(b1)), np.float32(power2 * np.float32(b2))
 
-    ours = trained_by_torchs_adam(run, ADAM_GRADIENTS, keras_check.tf1_adam_step)
+    ours = trained_by_torchs_adam(run, ADAM_GRADIENTS, keras_check.match_tf1_adam)
     torch.testing.assert_close(ours, weight, rtol=1e-12, atol=0)
     assert ((trained_by_torchs_adam(run, ADAM_GRADIENTS) - weight).abs() / weight.abs()).max() > 1e-3
 
@@ -492,7 +495,9 @@ def test_preset_copies_hand_each_draw_once_and_count_them():
     _, as_trained, keras_adam = both.step(theirs, real, noises[:2], 1)
     assert as_trained["d_loss"] == keras_adam["d_loss"]  # one state, batch and draw before either Adam moves
     assert as_trained["g_loss"] != keras_adam["g_loss"]  # after D's first step, which the two Adams take apart
-    assert all(p.dtype == torch.float64 for net in both.nets["Keras' Adam"].values() for p in net.parameters())
+    assert all(p.dtype == torch.float64 for net in both.nets[both.matched].values() for p in net.parameters())
+    with pytest.raises(SystemExit, match=r"asks for a draw of \(128,\), the reference drew \(64, 96\)"):
+        copies().step(theirs, real, [noise[:64] for noise in noises[:2]], 1)
 
 
 def test_keras_layouts_turn_into_pytorchs():
