@@ -21,14 +21,10 @@ departures from rounding. It exits non-zero when a matched copy's losses differ 
 float64 (1e-3 in float32; relative, or absolute below 1).
 """
 
-import argparse
-from pathlib import Path
-
 import torch
 from keras_check import (
-    REPO,
     PresetCopies,
-    add_precision_argument,
+    check_arguments,
     chosen_dtype,
     copy_dense,
     import_tensorflow,
@@ -149,12 +145,8 @@ def check(preset: str, images: torch.Tensor, steps: int, dtype: torch.dtype) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = check_arguments(__doc__)
     parser.add_argument("--preset", nargs="+", choices=PRESETS, default=list(PRESETS))
-    add_precision_argument(parser)
     args = parser.parse_args()
     dtype = chosen_dtype(args)
     keras.backend.set_floatx(str(dtype).removeprefix("torch."))

@@ -20,15 +20,12 @@ Keras' by more than 1e-3 (relative, or absolute below 1: float32 rounding, ampli
 stays well below).
 """
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 from keras_check import (
-    REPO,
     PresetCopies,
     channels_last_index,
+    check_arguments,
     import_tensorflow,
     keras_version,
     of_kind,
@@ -142,10 +139,7 @@ def preset_run(loss: str | None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = check_arguments(__doc__, precision=False)
     parser.add_argument("--loss", choices=sorted(losses.VAE_LOSSES), help="train the preset on this loss instead")
     args = parser.parse_args()
     tf.keras.utils.set_random_seed(args.seed)

@@ -2,6 +2,7 @@
 into PyTorch's, torch's Adam set to take Keras' or TensorFlow 1's steps, and the copies of a preset trained beside the
 reference. Importable without TensorFlow (the tests use it so)."""
 
+import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -74,13 +75,20 @@ def linears(net: torch.nn.Module) -> list[torch.nn.Linear]:
     return [module for module in net.modules() if isinstance(module, torch.nn.Linear)]
 
 
-def add_precision_argument(parser) -> None:
-    parser.add_argument(
-        "--float32",
-        action="store_true",
-        help="both sides in float32, as they train (float64 by default: there two runs part by what the code does, "
-        "not by rounding)",
-    )
+def check_arguments(description: str, precision: bool = True) -> argparse.ArgumentParser:
+    """The options every check takes: the training split, the steps, the seed and (precision) --float32."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    if precision:
+        parser.add_argument(
+            "--float32",
+            action="store_true",
+            help="both sides in float32, as they train (float64 by default: there two runs part by what the code "
+            "does, not by rounding)",
+        )
+    return parser
 
 
 def chosen_dtype(args) -> torch.dtype:

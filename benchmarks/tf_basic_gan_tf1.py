@@ -18,14 +18,10 @@ non-zero when the matched copy's losses differ from TensorFlow's by more than 1e
 relative, or absolute below 1).
 """
 
-import argparse
-from pathlib import Path
-
 import torch
 from keras_check import (
-    REPO,
     PresetCopies,
-    add_precision_argument,
+    check_arguments,
     chosen_dtype,
     copy_dense,
     import_tensorflow,
@@ -96,11 +92,7 @@ class Script:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    add_precision_argument(parser)
+    parser = check_arguments(__doc__)
     args = parser.parse_args()
     dtype = chosen_dtype(args)
     torch.manual_seed(args.seed)

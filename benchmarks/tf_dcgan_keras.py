@@ -17,16 +17,12 @@ drawn with) and their images in inference mode on fresh noise lie apart. Both si
 losses differ from Keras' by more than 1e-5 in float64 (1e-3 in float32; relative, or absolute below 1).
 """
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 from keras_check import (
-    REPO,
     PresetCopies,
-    add_precision_argument,
     channels_last_index,
+    check_arguments,
     chosen_dtype,
     import_tensorflow,
     in_keras_order,
@@ -169,11 +165,7 @@ def inference_gap(generator: keras.Model, nets: dict[str, torch.nn.Module], nois
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    add_precision_argument(parser)
+    parser = check_arguments(__doc__)
     args = parser.parse_args()
     dtype = chosen_dtype(args)
     keras.backend.set_floatx(str(dtype).removeprefix("torch."))
