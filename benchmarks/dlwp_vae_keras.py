@@ -26,6 +26,7 @@ from keras_check import (
     PresetCopies,
     channels_last_index,
     check_arguments,
+    copy_dense,
     import_tensorflow,
     keras_version,
     of_kind,
@@ -119,14 +120,14 @@ def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, tor
         kernel, bias = kernel_and_bias(keras_layer)
         copy_into(ours, torch_kernel(kernel), bias)
     kernel, bias = kernel_and_bias(of_kind(encoder, layers.Dense)[0])
-    copy_into(ours_encoder.features[5], kernel[order].T, bias)
+    copy_dense(ours_encoder.features[5], kernel[order], bias)
     for name in ("z_mean", "z_log_var"):
         kernel, bias = kernel_and_bias(encoder.get_layer(name))
-        copy_into(getattr(ours_encoder, name), kernel.T, bias)
+        copy_dense(getattr(ours_encoder, name), kernel, bias)
 
     (project,) = of_kind(decoder, layers.Dense)
     kernel, bias = kernel_and_bias(project)
-    copy_into(ours_decoder.project[0], kernel[:, order].T, bias[order])
+    copy_dense(ours_decoder.project[0], kernel[:, order], bias[order])
     convolutions = of_kind(decoder, (layers.Conv2DTranspose, layers.Conv2D))  # in the decoder's order
     for keras_layer, ours in zip(convolutions, ours_decoder.upsample[0:6:2], strict=True):
         kernel, bias = kernel_and_bias(keras_layer)

@@ -118,7 +118,7 @@ def match_keras_adam(optimizer: torch.optim.Adam, epsilon: float, t: int) -> Non
         take_tensorflow_adam_step(group, lr, epsilon, powers, t)
 
 
-def float32_powers(beta: float, t: int) -> float:
+def float32_power(beta: float, t: int) -> float:
     """beta^t as TensorFlow 1 keeps it: a float32 variable, multiplied by float32 beta once a step."""
     power = np.float32(beta)
     for _ in range(t - 1):
@@ -133,7 +133,7 @@ def match_tf1_adam(optimizer: torch.optim.Adam, epsilon: float, t: int) -> None:
     for group in optimizer.param_groups:
         lr = float(np.float32(group.setdefault("reference_lr", group["lr"])))
         group["betas"] = tuple(float(np.float32(beta)) for beta in group["betas"])
-        powers = tuple(float32_powers(beta, t) for beta in group["betas"])
+        powers = tuple(float32_power(beta, t) for beta in group["betas"])
         take_tensorflow_adam_step(group, lr, float(np.float32(epsilon)), powers, t)
 
 

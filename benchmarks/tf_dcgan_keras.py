@@ -24,6 +24,7 @@ from keras_check import (
     channels_last_index,
     check_arguments,
     chosen_dtype,
+    copy_dense,
     import_tensorflow,
     in_keras_order,
     keras_version,
@@ -131,8 +132,7 @@ def copy_weights(generator: keras.Model, discriminator: keras.Model, nets: dict[
             conv.weight.copy_(torch_kernel(layer.weights[0].numpy()))
             conv.bias.copy_(torch.from_numpy(layer.weights[1].numpy()))
         (dense,) = of_kind(discriminator, layers.Dense)
-        ours_d.model[-1].weight.copy_(torch.from_numpy(dense.weights[0].numpy()[channels_last_index(128, 7)].T.copy()))
-        ours_d.model[-1].bias.copy_(torch.from_numpy(dense.weights[1].numpy()))
+        copy_dense(ours_d.model[-1], dense.weights[0].numpy()[channels_last_index(128, 7)], dense.weights[1].numpy())
 
 
 def fill(generator: keras.Model, discriminator: keras.Model, nets: dict[str, torch.nn.Module]) -> None:
