@@ -726,8 +726,9 @@ def test_keras_rmsprop_clips_each_gradient_element_and_decays_its_rate():
 
 
 def test_the_first_editions_vae_loss_and_draw_are_the_books():
-    """xent: BCE averaged over every pixel; kl: -5e-4 * mean over latent dims, averaged over the batch; and the
-    draw z = mean + exp(log_var) * eps. Held-out scores take the true ELBO of those draws (std exp(log_var))."""
+    """xent: Keras 2.0.8's clipped BCE averaged over every pixel; kl: -5e-4 * mean over latent dims, averaged over
+    the batch; and the draw z = mean + exp(log_var) * eps. Held-out scores take the true ELBO of those draws (std
+    exp(log_var))."""
     images = torch.tensor([[0.0, 1.0], [1.0, 1.0]]).view(2, 1, 1, 2)
     reconstruction = torch.full_like(images, 0.5)
     z_mean, z_log_var = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [1.0, 0.0]])
@@ -744,6 +745,25 @@ def test_the_first_editions_vae_loss_and_draw_are_the_books():
     assert (run["vae_loss"], run["vae_epsilon_scale"], run["optimizer"], run["batch_size"]) == (
         "dlwp1", "variance", "rmsprop", 16,
     )  # fmt: skip
+
+
+def test_keras2s_cross_entropy_clips_the_probabilities_as_keras_2_0_8():
+    """Within [1e-7, 1 - 1e-7] it is BCELoss, value and gradient; past the clip each pixel's loss stops at
+    -log(1e-7) (about 16.1) and passes no gradient back, where BCELoss goes on to its clamp at 100."""
+    targets = torch.tensor([1.0, 0.0, 0.3, 1.0, 0.0])
+    probs = torch.tensor([0.2, 0.7, 0.5, 1e-30, 1.0 - 1e-12], dtype=torch.float64, requires_grad=True)
+    ours = losses.keras2_binary_crossentropy(probs, targets.double())
+    ours.backward()
+    inside = torch.tensor([0.2, 0.7, 0.5], dtype=torch.float64, requires_grad=True)
+    theirs = torch.nn.functional.binary_cross_entropy(inside, targets[:3].double(), reduction="sum") / 5
+    theirs.backward()
+    clipped = -math.log(1e-7)
+    torch.testing.assert_close(ours, theirs + 2 * clipped / 5, rtol=1e-9, atol=0)
+    torch.testing.assert_close(probs.grad[:3], inside.grad, rtol=1e-9, atol=0)
+    assert probs.grad[3:].tolist() == [0.0, 0.0]
+    saturated = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    assert float(torch.nn.functional.binary_cross_entropy(saturated, 1 - saturated)) == 100.0  # torch's own clamp
+    assert float(losses.keras2_binary_crossentropy(saturated, 1 - saturated)) == pytest.approx(clipped, rel=1e-5)
 
 
 def test_the_manifold_puts_z0_along_the_columns_and_z1_down_the_rows_as_the_book():

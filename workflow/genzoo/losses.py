@@ -56,15 +56,28 @@ def bce_with_targets(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
     return F.binary_cross_entropy_with_logits(logits, targets)
 
 
+KERAS2_EPSILON = 1e-7  # Keras 2's K.epsilon(), where its binary_crossentropy clips probabilities
+
+
+def keras2_binary_crossentropy(probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Keras 2.0.8's binary_crossentropy of probabilities, averaged: each clipped to [1e-7, 1 - 1e-7], turned back
+    into a logit, and the cross-entropy taken from that. Past the clip a pixel's loss stops at about 16.1 and its
+    gradient is zero, where BCELoss goes on to 100 with the full gradient: the first-edition VAE's exp(log_var)
+    draw saturates its decoder now and then early on (a seed's third step, the check against Keras 2.0.8 found),
+    and there the two train apart."""
+    clipped = probs.clamp(KERAS2_EPSILON, 1 - KERAS2_EPSILON)
+    return F.binary_cross_entropy_with_logits(torch.log(clipped / (1 - clipped)), targets)
+
+
 def dlwp1_vae_loss(
     reconstruction: torch.Tensor, images: torch.Tensor, z_mean: torch.Tensor, z_log_var: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Deep Learning with Python's first-edition VAE loss, as its CustomVariationalLayer writes it: the BCE averaged
-    over every pixel of the batch, plus -5e-4 * mean over the latent dimensions of (1 + log_var - mean^2 -
+    """Deep Learning with Python's first-edition VAE loss, as its CustomVariationalLayer writes it: Keras 2.0.8's
+    clipped BCE (keras2_binary_crossentropy) averaged over every pixel of the batch, plus -5e-4 * mean over the latent dimensions of (1 + log_var - mean^2 -
     exp(log_var)), averaged over the batch. In the negative ELBO's units (BCE summed over 784 pixels, KL summed over
     the latent dimensions) that weighs the KL term 784 * 5e-4 * 2 / latent_dim: 0.39 (the 2nd edition's loss weighs
     it 1 / latent_dim: 0.5, so the first edition's prior weighs 0.78 of the second's)."""
-    recon_loss = F.binary_cross_entropy(reconstruction, images)
+    recon_loss = keras2_binary_crossentropy(reconstruction, images)
     kl = (-5e-4 * torch.mean(1 + z_log_var - z_mean.square() - z_log_var.exp(), dim=-1)).mean()
     return recon_loss + kl, recon_loss, kl
 
