@@ -23,6 +23,7 @@ float64 (1e-3 in float32; relative, or absolute below 1).
 
 import torch
 from keras_check import (
+    DrawSite,
     PresetCopies,
     check_arguments,
     chosen_dtype,
@@ -131,7 +132,7 @@ def check(preset: str, images: torch.Tensor, steps: int, dtype: torch.dtype) -> 
     batch = run["batch_size"]
     notebook = Notebook(preset, batch)
     # step_discriminator_first draws its two noises with sampling.sample_noise.
-    copies = PresetCopies(run, notebook.fill, (sampling, "sample_noise"), dtype)
+    copies = PresetCopies(run, notebook.fill, {"noise": DrawSite(sampling, "sample_noise")}, dtype)
     print(f"{preset}, per step: Keras / the preset as the workflow trains it / with Keras' Adam")
     print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
     for t in range(1, steps + 1):
@@ -139,7 +140,7 @@ def check(preset: str, images: torch.Tensor, steps: int, dtype: torch.dtype) -> 
         noises = [torch.rand(batch, NOISE, dtype=dtype) * 2 - 1 for _ in range(2)]  # sample_noise's uniform
         x = tf.constant(((real.reshape(batch, 784) + 1) / 2).numpy())
         theirs = notebook.train_step(x, *(tf.constant(noise.numpy()) for noise in noises))
-        sides = copies.step(theirs, real, noises, t)
+        sides = copies.step(theirs, real, {"noise": noises}, t)
         copies.print_step(t, sides, (("g_loss", 9, 6), ("d_loss", 9, 6)))
     return copies
 

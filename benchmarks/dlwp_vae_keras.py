@@ -23,6 +23,7 @@ stays well below).
 import numpy as np
 import torch
 from keras_check import (
+    DrawSite,
     PresetCopies,
     channels_last_index,
     check_arguments,
@@ -156,7 +157,9 @@ def main() -> None:
     vae = BookVAE(encoder, decoder)
     vae.compile(optimizer=keras.optimizers.Adam(), run_eagerly=True)
     # step_vae draws its epsilon with torch.randn_like(z_mean).
-    copies = PresetCopies(run, lambda nets: copy_weights(encoder, decoder, nets), (torch, "randn_like"))
+    copies = PresetCopies(
+        run, lambda nets: copy_weights(encoder, decoder, nets), {"epsilon": DrawSite(torch, "randn_like")}
+    )
 
     print(f"loss {run['vae_loss']}; per step: Keras / the preset as the workflow trains it / with Keras' Adam")
     print(f"{'step':>4}  {'total loss':^32}  {'reconstruction':^32}  {'KL':^26}")
@@ -165,7 +168,7 @@ def main() -> None:
         vae.sampler.epsilon = tf.constant(epsilon.numpy())
         # Called as fit calls it under run_eagerly=True, on the batch as the book's train_step reads it (N, 28, 28, 1).
         theirs = {k: float(v) for k, v in vae.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy())).items()}
-        sides = copies.step(theirs, real, [epsilon], t)
+        sides = copies.step(theirs, real, {"epsilon": [epsilon]}, t)
         copies.print_step(t, sides, LOSS_COLUMNS)
     copies.conclude(args.steps, f"the preset's loss {run['vae_loss']} does not train as the book's VAE does")
 

@@ -3,8 +3,11 @@ into PyTorch's, torch's Adam set to take Keras' or TensorFlow 1's steps, and the
 reference. Importable without TensorFlow (the tests use it so)."""
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
@@ -28,6 +31,82 @@ def import_tensorflow():
             "this check needs TensorFlow, which the workflow does not: pip install tensorflow-cpu"
         ) from None
     return tf
+
+
+def import_keras_2_0_8(wheel: Path, floatx: str = "float32"):
+    """Keras 2.0.8, the Keras of Deep Learning with Python's first edition, from its wheel (`pip download
+    keras==2.0.8 --no-deps`: pure Python, imported from the zip as it is), on TensorFlow 2's tf.compat.v1 graph
+    mode: the TensorFlow 1 that Keras 2.0.8's backend was written for. Three shims let the 2017 code import: the
+    collections ABCs (moved to collections.abc in Python 3.10), `import tensorflow` resolving to tf.compat.v1 with
+    TensorFlow 2's behaviour off, and an empty tensorflow.contrib projector (only the TensorBoard callback uses it;
+    contrib went with TensorFlow 2). The Keras 3 that TensorFlow loads is taken out of the way, and TensorFlow 2
+    itself is unusable in the process afterwards. Its float type (floatx, Keras' float32 by default) is set here, for
+    the models the check then makes."""
+    import collections
+    import collections.abc
+    import types
+    import warnings
+
+    if not wheel.is_file():
+        raise SystemExit(f"{wheel} not found: `pip download keras==2.0.8 --no-deps -d <folder>` fetches it")
+    tf = import_tensorflow()
+    for name in ("Iterable", "Mapping", "Sequence", "Callable"):
+        setattr(collections, name, getattr(collections.abc, name))
+    tf.compat.v1.disable_v2_behavior()
+    sys.modules["tensorflow"] = tf.compat.v1
+    projector = "tensorflow.contrib.tensorboard.plugins.projector"
+    parts = projector.split(".")
+    for depth in range(2, len(parts) + 1):
+        sys.modules[".".join(parts[:depth])] = types.ModuleType(".".join(parts[:depth]))
+    sys.modules["tensorflow.contrib.tensorboard.plugins"].projector = sys.modules[projector]
+    for name in [name for name in sys.modules if name == "keras" or name.startswith("keras.")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(wheel))
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its `x is 0` comparisons, and TensorFlow's deprecations
+        import keras
+    if keras.__version__ != "2.0.8":
+        raise SystemExit(f"{wheel} holds Keras {keras.__version__}, not 2.0.8")
+    keras.backend.set_floatx(floatx)
+    # Input(dtype=K.floatx()) took its default when Keras was imported: give it the floatx now set.
+    from keras.engine import topology
+
+    topology.Input.__defaults__ = tuple(floatx if d == "float32" else d for d in topology.Input.__defaults__)
+    if floatx == "float64":
+        keep_float64_convolutions(keras.backend.tensorflow_backend)
+    update_after_every_gradient(keras.optimizers.Optimizer, tf.compat.v1)
+    return keras
+
+
+def update_after_every_gradient(optimizer_class, tf) -> None:
+    """Makes every optimizer of Keras 2.0.8 take its gradients before it writes any weight. Its train function runs
+    the gradients and the weights' assignments in one graph, ordered only by their data: TensorFlow 1's variables
+    are read when an op runs, so an assignment that runs before the backpropagation through its layer has read the
+    layer's weights hands the layers below gradients taken with the new weights. Which ones do depends on the
+    scheduling of the moment (the first-edition VAE's first step differs run to run, by up to 2 * lr * sqrt(10) in
+    its first two layers' weights). Here each gradient waits for all of them."""
+    get_gradients = optimizer_class.get_gradients
+
+    def gradients_then_updates(self, loss, params):
+        gradients = get_gradients(self, loss, params)
+        with tf.control_dependencies(gradients):
+            return [tf.identity(gradient) for gradient in gradients]
+
+    optimizer_class.get_gradients = gradients_then_updates
+
+
+def keep_float64_convolutions(backend) -> None:
+    """Keras 2.0.8 casts a float64 input to float32 before each 2-D convolution (TensorFlow 1's CPU kernels were
+    float32), but not the kernel, so its float64 models fail there; TensorFlow 2 convolves float64 as it is."""
+    cast_and_transpose = backend._preprocess_conv2d_input
+
+    def transpose_only(x, data_format):
+        if backend.dtype(x) == "float64" and data_format == "channels_last":
+            return x
+        return cast_and_transpose(x, data_format)
+
+    backend._preprocess_conv2d_input = transpose_only
 
 
 def keras_version(tf) -> str:
@@ -137,6 +216,15 @@ def match_tf1_adam(optimizer: torch.optim.Adam, epsilon: float, t: int) -> None:
         take_tensorflow_adam_step(group, lr, float(np.float32(epsilon)), powers, t)
 
 
+def match_keras2_rmsprop(optimizer: torch.optim.RMSprop, epsilon: float, t: int) -> None:
+    """Sets the presets' RMSprop (training.KerasRMSprop) to take Keras 2.0.8's float32 steps. Its rho is a float32
+    variable, so the average of squared gradients decays by float32(0.9) and takes in 1 - float32(0.9) = 0.100000024
+    of the new square, where torch's 1 - 0.9 rounds to 0.1. Its epsilon (outside the square root) and rate decay are
+    the presets' already. Only for float32: in float64, Keras' variables hold 0.9 as torch does."""
+    for group in optimizer.param_groups:
+        group["alpha"] = float(np.float32(group["alpha"]))
+
+
 def training_images(path: Path, pixel_range: str, batch: int, steps: int) -> torch.Tensor:
     """The first steps * batch images of a split the workflow wrote, in the preset's pixel range."""
     from genzoo import data
@@ -156,29 +244,76 @@ def loss_gap(theirs: dict[str, float], ours: dict[str, float]) -> float:
 
 
 class HandedDraws:
-    """Stands in for the step's random draw: hands it the reference's draws in turn, each checked against the size
-    the step asks for (a count, or a tensor to draw like), and counts them."""
+    """Stands in for a random draw of the step: hands it the reference's draws in turn, each checked against the
+    size the step asks for (a count, or a tensor to draw like), and counts them."""
 
-    def __init__(self, drawn: list[torch.Tensor]):
-        self.drawn, self.handed = drawn, 0
+    def __init__(self, what: str, drawn: list[torch.Tensor]):
+        self.what, self.drawn, self.handed = what, drawn, 0
 
-    def __call__(self, size, *args, **kwargs) -> torch.Tensor:
+    def take(self, wanted: tuple[int, ...]) -> torch.Tensor:
+        """The next draw, which must begin with the size wanted."""
         if self.handed == len(self.drawn):
-            raise SystemExit(f"the preset's step draws more than the {len(self.drawn)} given")
+            raise SystemExit(f"the preset's step draws {self.what} more often than the {len(self.drawn)} given")
         draw = self.drawn[self.handed]
-        wanted = tuple(size.shape) if isinstance(size, torch.Tensor) else (size,)
         if tuple(draw.shape[: len(wanted)]) != wanted:
-            raise SystemExit(f"the preset's step asks for a draw of {wanted}, the reference drew {tuple(draw.shape)}")
+            raise SystemExit(
+                f"the preset's step asks for {self.what} of {wanted}, the reference drew {tuple(draw.shape)}"
+            )
         self.handed += 1
         return draw
 
+    def __call__(self, size, *args, **kwargs) -> torch.Tensor:
+        """size: a count (sample_noise), a tensor to draw like (randn_like) or a shape (rand)."""
+        if isinstance(size, torch.Tensor):
+            return self.take(tuple(size.shape))
+        return self.take(tuple(size) if isinstance(size, (tuple, list)) else (size,))
+
+
+class HandedMasks(HandedDraws):
+    """Stands in for F.dropout: each call in training keeps the elements the reference's next mask (1 keep, 0 drop)
+    keeps, and scales them as PyTorch's dropout does, input * (mask / (1 - p))."""
+
+    def __call__(self, input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
+        if not training or p == 0:
+            return input
+        return input * self.take(tuple(input.shape)).div(1 - p)
+
+
+@dataclass(frozen=True)
+class DrawSite:
+    """Where the preset's step draws random numbers: the module and the name it calls there, and what stands in for
+    it in the check (HandedDraws for a draw of numbers, HandedMasks for dropout)."""
+
+    module: object
+    name: str
+    handed: type[HandedDraws] = HandedDraws
+
+
+DROPOUT = DrawSite(torch.nn.functional, "dropout", HandedMasks)  # nn.Dropout calls F.dropout
+OPTIMIZER_NAMES = {"adam": "Adam", "rmsprop": "RMSprop"}
+
+
+@contextlib.contextmanager
+def float64_kept():
+    """Tensor.float() leaves float64 tensors as they are while this lasts. The steps cast their networks' outputs
+    with .float() (to take losses in float32 under autocast), which in a float64 check would round them to float32:
+    the VAE's decoder then refuses its float32 input, and every step's gradients pass through float32 there."""
+    cast = torch.Tensor.float
+
+    def float_unless_float64(tensor: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        return tensor if tensor.dtype == torch.float64 else cast(tensor, *args, **kwargs)
+
+    with mock.patch.object(torch.Tensor, "float", float_unless_float64):
+        yield
+
 
 class PresetCopies:
-    """Two copies of a preset beside the reference (Keras, or TensorFlow 1: reference names it), each from the
+    """Copies of a preset beside the reference (Keras, or TensorFlow 1: reference names it), each from the
     reference's initial weights (fill copies them into the preset's networks, made in dtype) and trained by the
-    workflow's step for the run, with the step's random draws (draw: the module and the name the step calls) replaced
-    by those the reference gets: one copy as the workflow trains it, one whose Adam takes the reference's steps
-    (match_adam: its epsilon, the one departure the presets keep, and its float32 hyperparameters)."""
+    workflow's step for the run, with the step's random draws (sites: a DrawSite per kind of draw, by a name) replaced
+    by those the reference gets: one copy as the workflow trains it and, where match is given, one whose optimizer
+    takes the reference's steps (match(optimizer, epsilon, t): for Adam its epsilon, the one departure the presets
+    keep, and its float32 hyperparameters)."""
 
     # On loss_gap. In float32, rounding amplified over a few dozen steps of Adam stays below 1e-3 where no input of a
     # ReLU falls within rounding of its kink; in float64 (the losses are still taken in float32) far below 1e-5.
@@ -188,17 +323,17 @@ class PresetCopies:
         self,
         run: dict,
         fill: Callable[[dict], None],
-        draw: tuple[object, str],
+        sites: dict[str, DrawSite],
         dtype: torch.dtype = torch.float32,
-        match_adam: Callable[[torch.optim.Adam, float, int], None] = match_keras_adam,
+        match: Callable[[torch.optim.Optimizer, float, int], None] | None = match_keras_adam,
         reference: str = "Keras'",
     ):
         from genzoo import steps, training
 
-        self.run, self.draw, self.dtype, self.match_adam, self.reference = run, draw, dtype, match_adam, reference
+        self.run, self.sites, self.dtype, self.match, self.reference = run, sites, dtype, match, reference
         self.step_function = steps.STEPS[run["update_order"]]
-        self.matched = f"{reference} Adam"
-        self.names = ("as trained", self.matched)
+        self.names = ("as trained",) + ((f"{reference} {OPTIMIZER_NAMES[run['optimizer']]}",) if match else ())
+        self.matched = self.names[-1]  # the copy held to the tolerance
         self.nets, self.optimizers = {}, {}
         for name in self.names:
             self.nets[name] = {key: net.to(dtype) for key, net in training.build_nets(run, torch.device("cpu")).items()}
@@ -206,22 +341,33 @@ class PresetCopies:
             self.optimizers[name] = training.make_optimizers(run, self.nets[name])
         self.gaps = dict.fromkeys(self.names, 0.0)
 
-    def train(self, name: str, real: torch.Tensor, drawn: list[torch.Tensor]) -> dict[str, float]:
-        """One step of a copy on the batch and draws (one per call the step makes, in order); its losses."""
-        handed = HandedDraws([d.to(self.dtype) for d in drawn])
-        with mock.patch.object(*self.draw, side_effect=handed):
+    def train(self, name: str, real: torch.Tensor, drawn: dict[str, list[torch.Tensor]]) -> dict[str, float]:
+        """One step of a copy on the batch and draws (per site, one per call the step makes there, in order); its
+        losses."""
+        if drawn.keys() != self.sites.keys():
+            raise SystemExit(f"draws given for {sorted(drawn)}, the step draws at {sorted(self.sites)}")
+        handed = {what: site.handed(what, [d.to(self.dtype) for d in drawn[what]]) for what, site in self.sites.items()}
+        with contextlib.ExitStack() as patches:
+            if self.dtype == torch.float64:
+                patches.enter_context(float64_kept())
+            for what, site in self.sites.items():
+                patches.enter_context(mock.patch.object(site.module, site.name, side_effect=handed[what]))
             losses = self.step_function(
                 self.nets[name], self.optimizers[name], real.to(self.dtype), self.run, torch.device("cpu")
             )
-        if handed.handed != len(drawn):
-            raise SystemExit(f"the preset's step drew {handed.handed} times, not the {len(drawn)} given")
+        for what, hand in handed.items():
+            if hand.handed != len(drawn[what]):
+                raise SystemExit(f"the preset's step drew {what} {hand.handed} times, not the {len(drawn[what])} given")
         return {key: float(value) for key, value in losses.items()}
 
-    def step(self, theirs: dict[str, float], real: torch.Tensor, drawn: list[torch.Tensor], t: int) -> list[dict]:
-        """Step t (from 1) of both copies on the reference's batch and draws; its losses (theirs), then the copies'.
+    def step(
+        self, theirs: dict[str, float], real: torch.Tensor, drawn: dict[str, list[torch.Tensor]], t: int
+    ) -> list[dict]:
+        """Step t (from 1) of the copies on the reference's batch and draws; its losses (theirs), then the copies'.
         A step that draws more or less often than the reference, or draws of other sizes, fails."""
-        for optimizer in self.optimizers[self.matched].values():
-            self.match_adam(optimizer, self.run["optimizer_eps"], t)
+        if self.match:
+            for optimizer in self.optimizers[self.matched].values():
+                self.match(optimizer, self.run["optimizer_eps"], t)
         sides = [theirs] + [self.train(name, real, drawn) for name in self.names]
         for name, ours in zip(self.names, sides[1:], strict=True):
             self.gaps[name] = max(self.gaps[name], loss_gap(theirs, ours))

@@ -20,6 +20,7 @@ relative, or absolute below 1).
 
 import torch
 from keras_check import (
+    DrawSite,
     PresetCopies,
     check_arguments,
     chosen_dtype,
@@ -103,7 +104,9 @@ def main() -> None:
     images = training_images(args.train, "sigmoid", batch, args.steps).to(dtype)
     script = Script(args.seed, tf.float32 if args.float32 else tf.float64)
     # step_discriminator_first draws its two noises with sampling.sample_noise.
-    copies = PresetCopies(run, script.fill, (sampling, "sample_noise"), dtype, match_tf1_adam, "TensorFlow 1's")
+    copies = PresetCopies(
+        run, script.fill, {"noise": DrawSite(sampling, "sample_noise")}, dtype, match_tf1_adam, "TensorFlow 1's"
+    )
 
     print("per step: TensorFlow / the preset as the workflow trains it / with TensorFlow 1's Adam")
     print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
@@ -111,7 +114,7 @@ def main() -> None:
         real = images[(t - 1) * batch : t * batch]
         noises = [torch.rand(batch, NOISE, dtype=dtype) * 2 - 1 for _ in range(2)]  # sample_Z's uniform
         theirs = script.train_step(real.reshape(batch, 784).numpy(), *(noise.numpy() for noise in noises))
-        sides = copies.step(theirs, real, noises, t)
+        sides = copies.step(theirs, real, {"noise": noises}, t)
         copies.print_step(t, sides, (("g_loss", 9, 6), ("d_loss", 9, 6)))
     copies.conclude(args.steps, "the tf-basic-gan preset does not train as the TF1 script does")
 

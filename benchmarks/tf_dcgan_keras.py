@@ -20,6 +20,7 @@ losses differ from Keras' by more than 1e-5 in float64 (1e-3 in float32; relativ
 import numpy as np
 import torch
 from keras_check import (
+    DrawSite,
     PresetCopies,
     channels_last_index,
     check_arguments,
@@ -181,14 +182,16 @@ def main() -> None:
     generator, discriminator = make_generator_model(), make_discriminator_model(dropout=0.0)
     tutorial = Tutorial(generator, discriminator)
     # step_simultaneous draws its noise with sampling.sample_noise.
-    copies = PresetCopies(run, lambda nets: fill(generator, discriminator, nets), (sampling, "sample_noise"), dtype)
+    copies = PresetCopies(
+        run, lambda nets: fill(generator, discriminator, nets), {"noise": DrawSite(sampling, "sample_noise")}, dtype
+    )
 
     print("per step: Keras / the preset as the workflow trains it / with Keras' Adam")
     print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
     for t in range(1, args.steps + 1):
         real, noise = images[(t - 1) * batch : t * batch], noises[t - 1]
         theirs = tutorial.train_step(tf.constant(real.permute(0, 2, 3, 1).numpy()), tf.constant(noise.numpy()))
-        sides = copies.step({k: float(v) for k, v in theirs.items()}, real, [noise], t)
+        sides = copies.step({k: float(v) for k, v in theirs.items()}, real, {"noise": [noise]}, t)
         copies.print_step(t, sides, (("g_loss", 9, 6), ("d_loss", 9, 6)))
     fresh = torch.randn(16, NOISE, dtype=dtype)
     for name, nets in copies.nets.items():

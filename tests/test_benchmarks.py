@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -482,22 +483,69 @@ def test_preset_copies_hand_each_draw_once_and_count_them():
 
     def copies():
         fill = lambda nets: [net.load_state_dict(initial[name]) for name, net in nets.items()]  # noqa: E731
-        return keras_check.PresetCopies(run, fill, (sampling, "sample_noise"), torch.float64)
+        sites = {"noise": keras_check.DrawSite(sampling, "sample_noise")}
+        return keras_check.PresetCopies(run, fill, sites, torch.float64)
 
     real = torch.rand(128, 1, 28, 28, dtype=torch.float64) * 2 - 1
     noises = [torch.rand(128, 96, dtype=torch.float64) * 2 - 1 for _ in range(3)]
     theirs = {"g_loss": 0.0, "d_loss": 0.0}
-    with pytest.raises(SystemExit, match="the preset's step draws more than the 1 given"):
-        copies().step(theirs, real, noises[:1], 1)
-    with pytest.raises(SystemExit, match="the preset's step drew 2 times, not the 3 given"):
-        copies().step(theirs, real, noises, 1)
+    with pytest.raises(SystemExit, match="the preset's step draws noise more often than the 1 given"):
+        copies().step(theirs, real, {"noise": noises[:1]}, 1)
+    with pytest.raises(SystemExit, match="the preset's step drew noise 2 times, not the 3 given"):
+        copies().step(theirs, real, {"noise": noises}, 1)
+    with pytest.raises(SystemExit, match=r"draws given for \['epsilon'\], the step draws at \['noise'\]"):
+        copies().step(theirs, real, {"epsilon": noises}, 1)
     both = copies()
-    _, as_trained, keras_adam = both.step(theirs, real, noises[:2], 1)
+    assert both.names == ("as trained", "Keras' Adam")
+    _, as_trained, keras_adam = both.step(theirs, real, {"noise": noises[:2]}, 1)
     assert as_trained["d_loss"] == keras_adam["d_loss"]  # one state, batch and draw before either Adam moves
     assert as_trained["g_loss"] != keras_adam["g_loss"]  # after D's first step, which the two Adams take apart
     assert all(p.dtype == torch.float64 for net in both.nets[both.matched].values() for p in net.parameters())
-    with pytest.raises(SystemExit, match=r"asks for a draw of \(128,\), the reference drew \(64, 96\)"):
-        copies().step(theirs, real, [noise[:64] for noise in noises[:2]], 1)
+    with pytest.raises(SystemExit, match=r"asks for noise of \(128,\), the reference drew \(64, 96\)"):
+        copies().step(theirs, real, {"noise": [noise[:64] for noise in noises[:2]]}, 1)
+
+
+def test_handed_draws_take_the_size_as_each_draw_asks_for_it():
+    """A count (sample_noise), a tensor to draw like (randn_like), a shape as a tuple or torch.Size (rand)."""
+    import keras_check
+
+    drawn = [torch.zeros(4, 3), torch.ones(4, 3), torch.full((4, 3), 2.0), torch.full((4, 3), 3.0)]
+    handed = keras_check.HandedDraws("noise", drawn)
+    assert handed(4, {"latent_dim": 3}, "cpu") is drawn[0]
+    assert handed(torch.empty(4, 3)) is drawn[1]
+    assert handed((4, 3), device="cpu") is drawn[2]
+    assert handed(torch.Size([4, 3])) is drawn[3]
+    with pytest.raises(SystemExit, match=r"asks for label noise of \(5, 1\), the reference drew \(4, 1\)"):
+        keras_check.HandedDraws("label noise", [torch.zeros(4, 1)])(torch.Size([5, 1]))
+
+
+def test_keras_2_0_8_is_asked_for_by_its_wheel(tmp_path):
+    import keras_check
+
+    with pytest.raises(SystemExit, match=r"Keras-2.0.8-py2.py3-none-any.whl not found: `pip download keras==2.0.8"):
+        keras_check.import_keras_2_0_8(tmp_path / "Keras-2.0.8-py2.py3-none-any.whl")
+
+
+def test_handed_masks_drop_what_the_reference_dropped_and_scale_as_pytorch():
+    """A dropout stand-in keeps exactly the mask's elements, scaled by 1 / (1 - p) as torch's own dropout scales the
+    elements it keeps; in evaluation it passes its input through and takes no mask."""
+    import keras_check
+
+    x = torch.randn(6, 50, dtype=torch.float64)
+    mask = (torch.rand(6, 50) > 0.4).to(torch.float64)
+    dropout = torch.nn.Dropout(0.4)
+    handed = keras_check.HandedMasks("dropout masks", [mask])
+    with mock.patch.object(torch.nn.functional, "dropout", side_effect=handed):
+        assert torch.equal(dropout.eval()(x), x)
+        ours = dropout.train()(x)
+    assert handed.handed == 1
+    torch.testing.assert_close(ours, torch.where(mask.bool(), x / 0.6, torch.zeros_like(x)), rtol=1e-15, atol=0)
+    ones = torch.ones(1000, dtype=torch.float64)
+    kept_by_torch = torch.nn.functional.dropout(ones, 0.4)
+    kept_by_mask = keras_check.HandedMasks("dropout masks", [(kept_by_torch > 0).double()])(ones, 0.4, True)
+    assert torch.equal(kept_by_mask, kept_by_torch)  # torch's own scale, bit for bit
+    with pytest.raises(SystemExit, match=r"asks for dropout masks of \(3, 50\), the reference drew \(6, 50\)"):
+        keras_check.HandedMasks("dropout masks", [mask])(x[:3], 0.4, True)
 
 
 def test_keras_layouts_turn_into_pytorchs():
@@ -522,7 +570,15 @@ def test_keras_layouts_turn_into_pytorchs():
 
 @pytest.mark.parametrize(
     "script",
-    ["cs231n_tf_batchnorm.py", "cs231n_tf_keras.py", "dlwp_vae_keras.py", "tf_basic_gan_tf1.py", "tf_dcgan_keras.py"],
+    [
+        "cs231n_tf_batchnorm.py",
+        "cs231n_tf_keras.py",
+        "dlwp_vae_keras.py",
+        "dlwp1_vae_keras.py",
+        "dlwp1_gan_keras.py",
+        "tf_basic_gan_tf1.py",
+        "tf_dcgan_keras.py",
+    ],
 )
 def test_the_keras_checks_say_what_they_need_without_tensorflow(repo, script):
     import importlib.util
