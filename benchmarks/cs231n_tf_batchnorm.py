@@ -21,7 +21,14 @@ import argparse
 
 import numpy as np
 import torch
-from keras_check import channels_last_index, import_tensorflow, in_keras_order, keras_version, of_kind, torch_kernel
+from keras_check import (
+    channels_last_index,
+    copy_convolution,
+    import_tensorflow,
+    in_keras_order,
+    keras_version,
+    of_kind,
+)
 
 tf = import_tensorflow()
 
@@ -78,9 +85,7 @@ def copy_weights(keras_model: tf.keras.Model, preset: DCGenerator) -> None:
             for target, value in zip(in_keras_order(norm), layer.weights, strict=True):
                 target.copy_(torch.from_numpy(value.numpy()[features].copy()))
         for layer, deconv in zip(deconvs, (ours[7], ours[10]), strict=True):
-            kernel, bias = (v.numpy() for v in layer.weights)
-            deconv.weight.copy_(torch_kernel(kernel))
-            deconv.bias.copy_(torch.from_numpy(bias))
+            copy_convolution(deconv, *(v.numpy() for v in layer.weights))
 
 
 def batch_norms(keras_model: tf.keras.Model) -> list:

@@ -20,11 +20,10 @@ where PyTorch's (and TensorFlow 2's) is 0.3; with zero biases the background of 
 puts the discriminator's first three layers there, and their bias gradients differ at step 1 by up to 1e-2 (kernel
 gradients agree to 1e-18: a zero patch adds nothing to them). After step 1 no bias is 0 and the kink is out of reach
 of either side, so this moves nothing in the preset's training but its first step's few biases; the check starts
-where both sides agree on every gradient. Printed: each step's two losses. In float32 a second copy of the preset
-trains beside, its RMSprop decaying by Keras' float32 rho (keras_check.match_keras2_rmsprop). Both sides run in
-float64 unless --float32 (float32 GAN runs part by rounding alone; cs231n_tf_keras.py says why). It exits non-zero
-when the checked copy's losses differ from Keras' by more than 1e-5 in float64 (1e-3 in float32; relative, or
-absolute below 1).
+where both sides agree on every gradient. Printed: each step's two losses, Keras' beside the preset's as the
+workflow trains it. Both sides run in float64 unless --float32 (float32 GAN runs part by rounding alone;
+cs231n_tf_keras.py says why). It exits non-zero when the losses differ from Keras' by more than 1e-5 in float64
+(1e-3 in float32; relative, or absolute below 1).
 """
 
 from pathlib import Path
@@ -38,11 +37,10 @@ from keras_check import (
     channels_last_index,
     check_arguments,
     chosen_dtype,
+    copy_convolution,
     copy_dense,
     import_keras_2_0_8,
     import_tensorflow,
-    match_keras2_rmsprop,
-    torch_kernel,
     training_images,
 )
 
@@ -124,10 +122,7 @@ def copy_weights(named: dict, nets: dict[str, torch.nn.Module]) -> None:
     convolutions = [(f"g{i}", layer) for i, layer in enumerate(generator.model[0:10:2], 1)]
     convolutions += [(f"d{i}", layer) for i, layer in enumerate(discriminator.model[0:8:2], 1)]
     for name, ours in convolutions:
-        kernel, bias = named[name].get_weights()
-        with torch.no_grad():
-            ours.weight.copy_(torch_kernel(kernel))
-            ours.bias.copy_(torch.from_numpy(bias))
+        copy_convolution(ours, *named[name].get_weights())
     kernel, bias = named["logit"].get_weights()
     copy_dense(discriminator.model[10], kernel[channels_last_index(128, 2)], bias)
 
@@ -158,12 +153,11 @@ def main() -> None:
     # step_keras_stacked draws its two latent batches with sampling.sample_noise, the label noise with torch.rand,
     # and its discriminator's dropout masks in F.dropout.
     sites = {"noise": DrawSite(sampling, "sample_noise"), "label noise": DrawSite(torch, "rand"), "masks": DROPOUT}
-    match = match_keras2_rmsprop if dtype == torch.float32 else None  # in float64 both sides' rho is 0.9
     if not args.zero_biases:
         for layer in named.values():
             kernel, bias = layer.get_weights()
             layer.set_weights([kernel, np.random.uniform(-1e-3, 1e-3, bias.shape)])
-    copies = PresetCopies(run, lambda nets: copy_weights(named, nets), sites, dtype, match, "Keras 2.0.8's")
+    copies = PresetCopies(run, lambda nets: copy_weights(named, nets), sites, dtype, None, "Keras 2.0.8's")
     to_keras = torch.from_numpy(channels_last_index(128, 2)).argsort()  # Keras' feature j is the preset's to_keras[j]
 
     print(f"in {dtype}")

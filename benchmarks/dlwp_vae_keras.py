@@ -27,11 +27,11 @@ from keras_check import (
     PresetCopies,
     channels_last_index,
     check_arguments,
+    copy_convolution,
     copy_dense,
     import_tensorflow,
     keras_version,
     of_kind,
-    torch_kernel,
     training_images,
 )
 
@@ -105,12 +105,6 @@ def kernel_and_bias(layer) -> tuple[np.ndarray, np.ndarray]:
     return kernel, bias
 
 
-def copy_into(target: torch.nn.Module, weight, bias: np.ndarray) -> None:
-    with torch.no_grad():
-        target.weight.copy_(torch.as_tensor(np.ascontiguousarray(weight)))
-        target.bias.copy_(torch.as_tensor(np.ascontiguousarray(bias)))
-
-
 def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, torch.nn.Module]) -> None:
     """Keras' weights into the preset's layers: convolution kernels by torch_kernel, dense kernels transposed, and
     the 7*7*64 features on either side of Flatten/Reshape reordered from channels-last to channels-first."""
@@ -118,8 +112,7 @@ def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, tor
     ours_encoder, ours_decoder = nets["encoder"], nets["generator"]
     convolutions = of_kind(encoder, layers.Conv2D)
     for keras_layer, ours in zip(convolutions, ours_encoder.features[0:4:2], strict=True):
-        kernel, bias = kernel_and_bias(keras_layer)
-        copy_into(ours, torch_kernel(kernel), bias)
+        copy_convolution(ours, *kernel_and_bias(keras_layer))
     kernel, bias = kernel_and_bias(of_kind(encoder, layers.Dense)[0])
     copy_dense(ours_encoder.features[5], kernel[order], bias)
     for name in ("z_mean", "z_log_var"):
@@ -131,8 +124,7 @@ def copy_weights(encoder: keras.Model, decoder: keras.Model, nets: dict[str, tor
     copy_dense(ours_decoder.project[0], kernel[:, order], bias[order])
     convolutions = of_kind(decoder, (layers.Conv2DTranspose, layers.Conv2D))  # in the decoder's order
     for keras_layer, ours in zip(convolutions, ours_decoder.upsample[0:6:2], strict=True):
-        kernel, bias = kernel_and_bias(keras_layer)
-        copy_into(ours, torch_kernel(kernel), bias)
+        copy_convolution(ours, *kernel_and_bias(keras_layer))
 
 
 def preset_run(loss: str | None) -> dict:

@@ -149,6 +149,15 @@ def copy_dense(linear: torch.nn.Linear, kernel: np.ndarray, bias: np.ndarray) ->
         linear.bias.copy_(torch.from_numpy(np.ascontiguousarray(bias)))
 
 
+def copy_convolution(conv: torch.nn.Module, kernel: np.ndarray, bias: np.ndarray | None = None) -> None:
+    """A Keras convolution's kernel (either layout torch_kernel takes) and bias, if it has one, into a Conv2d or a
+    ConvTranspose2d."""
+    with torch.no_grad():
+        conv.weight.copy_(torch_kernel(kernel))
+        if bias is not None:
+            conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(bias)))
+
+
 def linears(net: torch.nn.Module) -> list[torch.nn.Linear]:
     """A network's Linear layers, in the order they were made."""
     return [module for module in net.modules() if isinstance(module, torch.nn.Linear)]
@@ -214,15 +223,6 @@ def match_tf1_adam(optimizer: torch.optim.Adam, epsilon: float, t: int) -> None:
         group["betas"] = tuple(float(np.float32(beta)) for beta in group["betas"])
         powers = tuple(float32_power(beta, t) for beta in group["betas"])
         take_tensorflow_adam_step(group, lr, float(np.float32(epsilon)), powers, t)
-
-
-def match_keras2_rmsprop(optimizer: torch.optim.RMSprop, epsilon: float, t: int) -> None:
-    """Sets the presets' RMSprop (training.KerasRMSprop) to take Keras 2.0.8's float32 steps. Its rho is a float32
-    variable, so the average of squared gradients decays by float32(0.9) and takes in 1 - float32(0.9) = 0.100000024
-    of the new square, where torch's 1 - 0.9 rounds to 0.1. Its epsilon (outside the square root) and rate decay are
-    the presets' already. Only for float32: in float64, Keras' variables hold 0.9 as torch does."""
-    for group in optimizer.param_groups:
-        group["alpha"] = float(np.float32(group["alpha"]))
 
 
 def training_images(path: Path, pixel_range: str, batch: int, steps: int) -> torch.Tensor:
@@ -295,16 +295,22 @@ OPTIMIZER_NAMES = {"adam": "Adam", "rmsprop": "RMSprop"}
 
 @contextlib.contextmanager
 def float64_kept():
-    """Tensor.float() leaves float64 tensors as they are while this lasts. The steps cast their networks' outputs
-    with .float() (to take losses in float32 under autocast), which in a float64 check would round them to float32:
-    the VAE's decoder then refuses its float32 input, and every step's gradients pass through float32 there."""
+    """Tensor.float() leaves float64 tensors as they are, and new tensors are float64, while this lasts. The steps
+    cast their networks' outputs with .float() (to take losses in float32 under autocast) and make some tensors in
+    the default float32 (the GANs' labels), which in a float64 check would round them to float32: the VAE's decoder
+    then refuses its float32 input, and the GANs' gradients pass through float32 there (1e-7 of the checks' gaps)."""
     cast = torch.Tensor.float
 
     def float_unless_float64(tensor: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         return tensor if tensor.dtype == torch.float64 else cast(tensor, *args, **kwargs)
 
-    with mock.patch.object(torch.Tensor, "float", float_unless_float64):
-        yield
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # and what the step makes (the GANs' labels) is float64 too
+    try:
+        with mock.patch.object(torch.Tensor, "float", float_unless_float64):
+            yield
+    finally:
+        torch.set_default_dtype(default)
 
 
 class PresetCopies:
@@ -316,7 +322,7 @@ class PresetCopies:
     keep, and its float32 hyperparameters)."""
 
     # On loss_gap. In float32, rounding amplified over a few dozen steps of Adam stays below 1e-3 where no input of a
-    # ReLU falls within rounding of its kink; in float64 (the losses are still taken in float32) far below 1e-5.
+    # ReLU falls within rounding of its kink; in float64 far below 1e-5.
     TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-5}
 
     def __init__(

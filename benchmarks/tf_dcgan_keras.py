@@ -6,15 +6,16 @@ requirements are installed:
     python benchmarks/tf_dcgan_keras.py [--train results/data/mnist/train.pt] [--steps 20] [--seed 0] [--float32]
 
 The Keras side is the tutorial (site/en/tutorials/generative/dcgan.ipynb of tensorflow/docs): make_generator_model,
-make_discriminator_model, the from-logits cross-entropy losses, Adam(1e-4) twice and the @tf.function train_step
-as written, but for two changes that let both sides see the same random numbers: train_step takes its noise (the
-preset's draws) instead of drawing tf.random.normal([BATCH_SIZE, noise_dim]) itself, and both discriminators' Dropout
-rates are 0 (the two libraries cannot draw the same masks). Two copies of the preset train beside Keras: one as the
-workflow trains it (steps.step_simultaneous), one whose Adam takes Keras' steps (keras_check.match_keras_adam).
-Printed: each step's losses, then how far the generators' BatchNorm moving variances (which the sample grids are
-drawn with) and their images in inference mode on fresh noise lie apart. Both sides run in float64 unless --float32
-(float32 GAN runs part by rounding alone; cs231n_tf_keras.py says why). It exits non-zero when the matched copy's
-losses differ from Keras' by more than 1e-5 in float64 (1e-3 in float32; relative, or absolute below 1).
+make_discriminator_model, the from-logits cross-entropy losses, Adam(1e-4) twice and the @tf.function train_step as
+written, but for two changes that let both sides see the same random numbers: train_step takes its noise (the preset's
+draws) instead of drawing tf.random.normal([BATCH_SIZE, noise_dim]) itself, and both discriminators' Dropout rates are 0
+(both could be handed the same keep masks instead, as dlwp1_gan_keras.py hands them; not done here). Two copies of the
+preset train beside Keras: one as the workflow trains it (steps.step_simultaneous), one whose Adam takes Keras' steps
+(keras_check.match_keras_adam). Printed: each step's losses, then how far the generators' BatchNorm moving variances
+(which the sample grids are drawn with) and their images in inference mode on fresh noise lie apart. Both sides run in
+float64 unless --float32 (float32 GAN runs part by rounding alone; cs231n_tf_keras.py says why). It exits non-zero when
+the matched copy's losses differ from Keras' by more than 1e-5 in float64 (1e-3 in float32; relative, or absolute below
+1).
 """
 
 import numpy as np
@@ -25,12 +26,12 @@ from keras_check import (
     channels_last_index,
     check_arguments,
     chosen_dtype,
+    copy_convolution,
     copy_dense,
     import_tensorflow,
     in_keras_order,
     keras_version,
     of_kind,
-    torch_kernel,
     training_images,
 )
 
@@ -128,10 +129,9 @@ def copy_weights(generator: keras.Model, discriminator: keras.Model, nets: dict[
             for target, value in zip(in_keras_order(norm), layer.weights, strict=True):
                 target.copy_(torch.from_numpy(value.numpy()[order].copy()))
         for layer, deconv in zip(of_kind(generator, layers.Conv2DTranspose), ours_g.upsample[0:9:3], strict=True):
-            deconv.weight.copy_(torch_kernel(layer.weights[0].numpy()))
+            copy_convolution(deconv, layer.weights[0].numpy())
         for layer, conv in zip(of_kind(discriminator, layers.Conv2D), ours_d.model[0:4:3], strict=True):
-            conv.weight.copy_(torch_kernel(layer.weights[0].numpy()))
-            conv.bias.copy_(torch.from_numpy(layer.weights[1].numpy()))
+            copy_convolution(conv, *(v.numpy() for v in layer.weights))
         (dense,) = of_kind(discriminator, layers.Dense)
         copy_dense(ours_d.model[-1], dense.weights[0].numpy()[channels_last_index(128, 7)], dense.weights[1].numpy())
 
