@@ -73,10 +73,11 @@ def dlwp1_vae_loss(
     reconstruction: torch.Tensor, images: torch.Tensor, z_mean: torch.Tensor, z_log_var: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Deep Learning with Python's first-edition VAE loss, as its CustomVariationalLayer writes it: Keras 2.0.8's
-    clipped BCE (keras2_binary_crossentropy) averaged over every pixel of the batch, plus -5e-4 * mean over the latent dimensions of (1 + log_var - mean^2 -
-    exp(log_var)), averaged over the batch. In the negative ELBO's units (BCE summed over 784 pixels, KL summed over
-    the latent dimensions) that weighs the KL term 784 * 5e-4 * 2 / latent_dim: 0.39 (the 2nd edition's loss weighs
-    it 1 / latent_dim: 0.5, so the first edition's prior weighs 0.78 of the second's)."""
+    clipped BCE (keras2_binary_crossentropy) averaged over every pixel of the batch, plus -5e-4 * mean over the
+    latent dimensions of (1 + log_var - mean^2 - exp(log_var)), averaged over the batch. In the negative ELBO's
+    units (BCE summed over 784 pixels, KL summed over the latent dimensions) that weighs the KL term 784 * 5e-4 * 2
+    / latent_dim: 0.39 (the 2nd edition's loss weighs it 1 / latent_dim: 0.5, so the first edition's prior weighs
+    0.78 of the second's)."""
     recon_loss = keras2_binary_crossentropy(reconstruction, images)
     kl = (-5e-4 * torch.mean(1 + z_log_var - z_mean.square() - z_log_var.exp(), dim=-1)).mean()
     return recon_loss + kl, recon_loss, kl
