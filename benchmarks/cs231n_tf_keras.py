@@ -31,6 +31,7 @@ from keras_check import (
     import_tensorflow,
     keras_version,
     linears,
+    match_keras_adam,
     of_kind,
     training_images,
 )
@@ -132,7 +133,7 @@ def check(preset: str, images: torch.Tensor, steps: int, dtype: torch.dtype) -> 
     batch = run["batch_size"]
     notebook = Notebook(preset, batch)
     # step_discriminator_first draws its two noises with sampling.sample_noise.
-    copies = PresetCopies(run, notebook.fill, {"noise": DrawSite(sampling, "sample_noise")}, dtype)
+    copies = PresetCopies(run, notebook.fill, {"noise": DrawSite(sampling, "sample_noise")}, dtype, match_keras_adam)
     print(f"{preset}, per step: Keras / the preset as the workflow trains it / with Keras' Adam")
     print(f"{'step':>4}  {'generator loss':^29}  {'discriminator loss':^29}")
     for t in range(1, steps + 1):

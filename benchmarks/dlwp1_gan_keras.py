@@ -62,7 +62,8 @@ def book_models(keras, masks) -> tuple[dict, object, object, object]:
     named = {}
 
     class GivenMaskDropout(layers.Dropout):
-        """Dropout(rate) keeping what the mask variable's first rows keep, scaled as TensorFlow's dropout scales."""
+        """Dropout(rate) keeping what the mask variable's first rows keep, scaled by 1 / (1 - rate) (TensorFlow's own
+        dropout divides by the keep rate: the same to a rounding)."""
 
         def call(self, inputs, training=None):
             kept = masks[: K.shape(inputs)[0]]
@@ -157,7 +158,8 @@ def main() -> None:
         for layer in named.values():
             kernel, bias = layer.get_weights()
             layer.set_weights([kernel, np.random.uniform(-1e-3, 1e-3, bias.shape)])
-    copies = PresetCopies(run, lambda nets: copy_weights(named, nets), sites, dtype, None, "Keras 2.0.8's")
+    fill = lambda nets: copy_weights(named, nets)  # noqa: E731
+    copies = PresetCopies(run, fill, sites, dtype, reference="Keras 2.0.8's")
     to_keras = torch.from_numpy(channels_last_index(128, 2)).argsort()  # Keras' feature j is the preset's to_keras[j]
 
     print(f"in {dtype}")

@@ -146,11 +146,11 @@ def main() -> None:
     # step_vae draws its epsilon with torch.randn_like(z_mean).
     sites = {"epsilon": DrawSite(torch, "randn_like")}
     fill = lambda nets: copy_weights(named, nets)  # noqa: E731
-    copies = PresetCopies(run, fill, sites, dtype, match=None, reference="Keras 2.0.8's")
+    copies = PresetCopies(run, fill, sites, dtype, reference="Keras 2.0.8's")
     print(f"in {dtype}")
 
     print("per step: Keras 2.0.8 / " + " / ".join(f"the preset {name}" for name in copies.names))
-    print(f"{'step':>4}  {'total loss':^29}  {'pixel cross-entropy':^29}  {'KL term':^32}")
+    print(f"{'step':>4}  {'total loss':^19}  {'pixel cross-entropy':^19}  {'KL term':^21}")
     for t in range(1, args.steps + 1):
         real = images[(t - 1) * batch : t * batch]
         K.set_value(epsilon, epsilons[t - 1].numpy())

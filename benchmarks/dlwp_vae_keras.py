@@ -31,6 +31,7 @@ from keras_check import (
     copy_dense,
     import_tensorflow,
     keras_version,
+    match_keras_adam,
     of_kind,
     training_images,
 )
@@ -150,7 +151,10 @@ def main() -> None:
     vae.compile(optimizer=keras.optimizers.Adam(), run_eagerly=True)
     # step_vae draws its epsilon with torch.randn_like(z_mean).
     copies = PresetCopies(
-        run, lambda nets: copy_weights(encoder, decoder, nets), {"epsilon": DrawSite(torch, "randn_like")}
+        run,
+        lambda nets: copy_weights(encoder, decoder, nets),
+        {"epsilon": DrawSite(torch, "randn_like")},
+        match=match_keras_adam,
     )
 
     print(f"loss {run['vae_loss']}; per step: Keras / the preset as the workflow trains it / with Keras' Adam")

@@ -4,6 +4,7 @@ reference. Importable without TensorFlow (the tests use it so)."""
 
 import argparse
 import contextlib
+import itertools
 import os
 import sys
 from collections.abc import Callable
@@ -69,6 +70,9 @@ def import_keras_2_0_8(wheel: Path, floatx: str = "float32"):
     if keras.__version__ != "2.0.8":
         raise SystemExit(f"{wheel} holds Keras {keras.__version__}, not 2.0.8")
     keras.backend.set_floatx(floatx)
+    # What ~/.keras/keras.json may have set otherwise: the cross-entropy's clip and the images' layout.
+    keras.backend.set_epsilon(1e-7)
+    keras.backend.set_image_data_format("channels_last")
     # Input(dtype=K.floatx()) took its default when Keras was imported: give it the floatx now set.
     from keras.engine import topology
 
@@ -85,7 +89,10 @@ def update_after_every_gradient(optimizer_class, tf) -> None:
     are read when an op runs, so an assignment that runs before the backpropagation through its layer has read the
     layer's weights hands the layers below gradients taken with the new weights. Which ones do depends on the
     scheduling of the moment (the first-edition VAE's first step differs run to run, by up to 2 * lr * sqrt(10) in
-    its first two layers' weights). Here each gradient waits for all of them."""
+    its first two layers' weights). Here each gradient waits for all of them, so no weight is written before every
+    gradient is taken. The step count's own increment still runs unordered beside the rate decay's read of it: at
+    dlwp1-gan's decay of 1e-8 that moves a step's rate by 1e-8 of itself at most (an Adam check on Keras 2.0.8 would
+    need it ordered too: its bias correction reads the count)."""
     get_gradients = optimizer_class.get_gradients
 
     def gradients_then_updates(self, loss, params):
@@ -263,10 +270,13 @@ class HandedDraws:
         return draw
 
     def __call__(self, size, *args, **kwargs) -> torch.Tensor:
-        """size: a count (sample_noise), a tensor to draw like (randn_like) or a shape (rand)."""
+        """size: a count (sample_noise(n, run, device)), a tensor to draw like (randn_like), or a shape, whole
+        (rand((n, 1))) or as the leading integer arguments (rand(n, 1))."""
         if isinstance(size, torch.Tensor):
             return self.take(tuple(size.shape))
-        return self.take(tuple(size) if isinstance(size, (tuple, list)) else (size,))
+        if isinstance(size, (tuple, list)):
+            return self.take(tuple(size))
+        return self.take((size, *itertools.takewhile(lambda arg: isinstance(arg, int), args)))
 
 
 class HandedMasks(HandedDraws):
@@ -331,7 +341,7 @@ class PresetCopies:
         fill: Callable[[dict], None],
         sites: dict[str, DrawSite],
         dtype: torch.dtype = torch.float32,
-        match: Callable[[torch.optim.Optimizer, float, int], None] | None = match_keras_adam,
+        match: Callable[[torch.optim.Optimizer, float, int], None] | None = None,
         reference: str = "Keras'",
     ):
         from genzoo import steps, training

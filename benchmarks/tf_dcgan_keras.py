@@ -31,6 +31,7 @@ from keras_check import (
     import_tensorflow,
     in_keras_order,
     keras_version,
+    match_keras_adam,
     of_kind,
     training_images,
 )
@@ -183,7 +184,11 @@ def main() -> None:
     tutorial = Tutorial(generator, discriminator)
     # step_simultaneous draws its noise with sampling.sample_noise.
     copies = PresetCopies(
-        run, lambda nets: fill(generator, discriminator, nets), {"noise": DrawSite(sampling, "sample_noise")}, dtype
+        run,
+        lambda nets: fill(generator, discriminator, nets),
+        {"noise": DrawSite(sampling, "sample_noise")},
+        dtype,
+        match=match_keras_adam,
     )
 
     print("per step: Keras / the preset as the workflow trains it / with Keras' Adam")

@@ -481,10 +481,10 @@ def test_preset_copies_hand_each_draw_once_and_count_them():
     run = resolved_run("cs231n-gan")
     initial = {name: net.state_dict() for name, net in training.build_nets(run, torch.device("cpu")).items()}
 
-    def copies():
+    def copies(match=keras_check.match_keras_adam):
         fill = lambda nets: [net.load_state_dict(initial[name]) for name, net in nets.items()]  # noqa: E731
         sites = {"noise": keras_check.DrawSite(sampling, "sample_noise")}
-        return keras_check.PresetCopies(run, fill, sites, torch.float64)
+        return keras_check.PresetCopies(run, fill, sites, torch.float64, match)
 
     real = torch.rand(128, 1, 28, 28, dtype=torch.float64) * 2 - 1
     noises = [torch.rand(128, 96, dtype=torch.float64) * 2 - 1 for _ in range(3)]
@@ -503,6 +503,10 @@ def test_preset_copies_hand_each_draw_once_and_count_them():
     assert all(p.dtype == torch.float64 for net in both.nets[both.matched].values() for p in net.parameters())
     with pytest.raises(SystemExit, match=r"asks for noise of \(128,\), the reference drew \(64, 96\)"):
         copies().step(theirs, real, {"noise": [noise[:64] for noise in noises[:2]]}, 1)
+    assert torch.get_default_dtype() == torch.float32  # float64 only while a copy steps, failed steps included
+    alone = copies(match=None)
+    assert alone.names == ("as trained",) and alone.matched == "as trained"  # no optimizer matched: one copy
+    assert len(alone.step(theirs, real, {"noise": noises[:2]}, 1)) == 2
 
 
 def test_handed_draws_take_the_size_as_each_draw_asks_for_it():
@@ -515,6 +519,8 @@ def test_handed_draws_take_the_size_as_each_draw_asks_for_it():
     assert handed(torch.empty(4, 3)) is drawn[1]
     assert handed((4, 3), device="cpu") is drawn[2]
     assert handed(torch.Size([4, 3])) is drawn[3]
+    with pytest.raises(SystemExit, match=r"asks for noise of \(4, 7\), the reference drew \(4, 3\)"):
+        keras_check.HandedDraws("noise", drawn)(4, 7)  # rand(4, 7): the whole shape checked
     with pytest.raises(SystemExit, match=r"asks for label noise of \(5, 1\), the reference drew \(4, 1\)"):
         keras_check.HandedDraws("label noise", [torch.zeros(4, 1)])(torch.Size([5, 1]))
 
@@ -524,6 +530,21 @@ def test_keras_2_0_8_is_asked_for_by_its_wheel(tmp_path):
 
     with pytest.raises(SystemExit, match=r"Keras-2.0.8-py2.py3-none-any.whl not found: `pip download keras==2.0.8"):
         keras_check.import_keras_2_0_8(tmp_path / "Keras-2.0.8-py2.py3-none-any.whl")
+
+
+def test_float64_kept_leaves_float64_as_it_is_while_it_lasts():
+    """Inside, .float() keeps float64 tensors (and still casts others) and new tensors are float64; after, even
+    after an error, torch is as before."""
+    import keras_check
+
+    x = torch.ones(3, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="inside"), keras_check.float64_kept():
+        assert x.float() is x
+        assert torch.ones(2, dtype=torch.float16).float().dtype == torch.float32
+        assert torch.ones(2).dtype == torch.float64
+        raise RuntimeError("inside")
+    assert x.float().dtype == torch.float32 and torch.ones(2).dtype == torch.float32
+    assert "float" not in torch.Tensor.__dict__
 
 
 def test_handed_masks_drop_what_the_reference_dropped_and_scale_as_pytorch():
