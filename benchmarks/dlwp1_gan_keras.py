@@ -26,8 +26,6 @@ cs231n_tf_keras.py says why). It exits non-zero when the losses differ from Kera
 (1e-3 in float32; relative, or absolute below 1).
 """
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from keras_check import (
@@ -36,11 +34,10 @@ from keras_check import (
     PresetCopies,
     channels_last_index,
     check_arguments,
-    chosen_dtype,
     copy_convolution,
     copy_dense,
-    import_keras_2_0_8,
     import_tensorflow,
+    start_keras_2_0_8,
     training_images,
 )
 
@@ -129,22 +126,14 @@ def copy_weights(named: dict, nets: dict[str, torch.nn.Module]) -> None:
 
 
 def main() -> None:
-    parser = check_arguments(__doc__)
+    parser = check_arguments(__doc__, keras_wheel=True)
     parser.set_defaults(steps=10)  # a step is some 25 GFLOP a side: float64 on two cores takes seconds
-    parser.add_argument("--keras", type=Path, required=True, help="Keras 2.0.8's wheel")
     parser.add_argument(
         "--zero-biases", action="store_true", help="start from the book's zero biases (both sides part at step 1)"
     )
     args = parser.parse_args()
-    dtype = chosen_dtype(args)
-    keras = import_keras_2_0_8(args.keras, str(dtype).removeprefix("torch."))
-    import tensorflow as tf  # tf.compat.v1, as Keras 2.0.8 sees it
+    keras, dtype = start_keras_2_0_8(args)
     from keras import backend as K
-
-    tf.set_random_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    print(f"Keras {keras.__version__} on tensorflow {tf.VERSION} (compat.v1), torch {torch.__version__}")
 
     run = config.standalone_run("dlwp1-gan", "keras-check", device="cpu")
     batch = run["batch_size"]

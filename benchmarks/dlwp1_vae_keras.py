@@ -20,8 +20,6 @@ copy). It exits non-zero when the losses differ from Keras' by more than 1e-5 in
 or absolute below 1).
 """
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from keras_check import (
@@ -29,11 +27,10 @@ from keras_check import (
     PresetCopies,
     channels_last_index,
     check_arguments,
-    chosen_dtype,
     copy_convolution,
     copy_dense,
-    import_keras_2_0_8,
     import_tensorflow,
+    start_keras_2_0_8,
     training_images,
 )
 
@@ -123,18 +120,10 @@ def copy_weights(named: dict, nets: dict[str, torch.nn.Module]) -> None:
 
 
 def main() -> None:
-    parser = check_arguments(__doc__)
-    parser.add_argument("--keras", type=Path, required=True, help="Keras 2.0.8's wheel")
+    parser = check_arguments(__doc__, keras_wheel=True)
     args = parser.parse_args()
-    dtype = chosen_dtype(args)
-    keras = import_keras_2_0_8(args.keras, str(dtype).removeprefix("torch."))
-    import tensorflow as tf  # tf.compat.v1, as Keras 2.0.8 sees it
+    keras, dtype = start_keras_2_0_8(args)
     from keras import backend as K
-
-    tf.set_random_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    print(f"Keras {keras.__version__} on tensorflow {tf.VERSION} (compat.v1), torch {torch.__version__}")
 
     run = config.standalone_run("dlwp1-vae", "keras-check", device="cpu")
     batch = run["batch_size"]

@@ -170,12 +170,15 @@ def linears(net: torch.nn.Module) -> list[torch.nn.Linear]:
     return [module for module in net.modules() if isinstance(module, torch.nn.Linear)]
 
 
-def check_arguments(description: str, precision: bool = True) -> argparse.ArgumentParser:
-    """The options every check takes: the training split, the steps, the seed and (precision) --float32."""
+def check_arguments(description: str, precision: bool = True, keras_wheel: bool = False) -> argparse.ArgumentParser:
+    """The options every check takes: the training split, the steps, the seed, (precision) --float32 and
+    (keras_wheel) the --keras 2.0.8 wheel the first edition's checks run."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, default=REPO / "results" / "data" / "mnist" / "train.pt")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    if keras_wheel:
+        parser.add_argument("--keras", type=Path, required=True, help="Keras 2.0.8's wheel")
     if precision:
         parser.add_argument(
             "--float32",
@@ -188,6 +191,19 @@ def check_arguments(description: str, precision: bool = True) -> argparse.Argume
 
 def chosen_dtype(args) -> torch.dtype:
     return torch.float32 if args.float32 else torch.float64
+
+
+def start_keras_2_0_8(args) -> tuple[object, torch.dtype]:
+    """The first edition's checks' start: Keras 2.0.8 from args.keras in the chosen precision, TensorFlow, numpy and
+    torch seeded with args.seed, the versions printed. Returns keras and the dtype."""
+    dtype = chosen_dtype(args)
+    keras = import_keras_2_0_8(args.keras, str(dtype).removeprefix("torch."))
+    tf = sys.modules["tensorflow"]  # tf.compat.v1, as Keras 2.0.8 sees it
+    tf.set_random_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    print(f"Keras {keras.__version__} on tensorflow {tf.VERSION} (compat.v1), torch {torch.__version__}")
+    return keras, dtype
 
 
 def take_tensorflow_adam_step(group: dict, lr: float, epsilon: float, powers: tuple[float, float], t: int) -> None:
